@@ -1,0 +1,87 @@
+/**
+ * Turns per-peer round records into the simulation report: one row per round with the majority model,
+ * agreement counts, timing and traffic, and the live line printed while the swarm runs.
+ */
+import type { RoundRecord } from '../src/round/driver.ts'
+
+export interface RoundRow {
+  round: number
+  cohort: number
+  survivors: number
+  accuracy: number | null
+  loss: number | null
+  modelHash: string
+  /** Peers that completed the round themselves (aggregated M[r]). */
+  peersCompleted: number
+  /** Of those, peers whose M[r] hash equals the majority hash. */
+  peersAgreeing: number
+  /** Peers that got M[r] by syncing from the swarm after falling behind (crashed or late). */
+  peersSynced: number
+  /** Attempts this round took (1 = first try). */
+  attempts: number
+  seconds: number
+  bytesSentPerPeer: number
+  bytesReceivedPerPeer: number
+  epsilon: number | null
+}
+
+export interface SimReport {
+  task: unknown
+  taskId: string
+  peers: number
+  transport: string
+  processes: number
+  backend: string
+  startedAt: string
+  seconds: number
+  rounds: RoundRow[]
+  mismatches: number
+  finalAccuracy: number | null
+}
+
+export interface PeerRecord extends RoundRecord {
+  peer: string
+}
+
+/** Majority hash and counts for one round from all peers' records of it. */
+export function summarizeRound (round: number, records: PeerRecord[], prevEnd: number, peers: number): Omit<RoundRow, 'accuracy' | 'loss' | 'epsilon'> {
+  const own = records.filter(r => r.via === 'aggregate')
+  const votes = new Map<string, number>()
+  for (const r of own) votes.set(r.modelHash, (votes.get(r.modelHash) ?? 0) + 1)
+  const [modelHash = '', agreeing = 0] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0] ?? []
+  const end = Math.max(...own.map(r => r.endedAt), prevEnd)
+  const sent = records.reduce((s, r) => s + r.roundSent, 0)
+  const received = records.reduce((s, r) => s + r.roundReceived, 0)
+  const first = own.find(r => r.modelHash === modelHash)
+  return {
+    round,
+    cohort: first?.cohort ?? 0,
+    survivors: first?.survivors ?? 0,
+    modelHash,
+    peersCompleted: own.length,
+    peersAgreeing: agreeing,
+    peersSynced: records.length - own.length,
+    attempts: Math.max(1, ...own.map(r => r.attempt + 1)),
+    seconds: (end - prevEnd) / 1000,
+    bytesSentPerPeer: Math.round(sent / Math.max(1, peers)),
+    bytesReceivedPerPeer: Math.round(received / Math.max(1, peers))
+  }
+}
+
+export function formatBytes (n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`
+  return `${n} B`
+}
+
+export function formatRow (row: RoundRow, rounds: number): string {
+  const acc = row.accuracy == null ? '   -   ' : `${(row.accuracy * 100).toFixed(2)}%`
+  const loss = row.loss == null ? '  -   ' : row.loss.toFixed(4)
+  const agree = row.peersAgreeing === row.peersCompleted ? `${row.peersAgreeing}/${row.peersCompleted}` : `${row.peersAgreeing}/${row.peersCompleted} DISAGREE`
+  const synced = row.peersSynced > 0 ? ` synced ${row.peersSynced}` : ''
+  const attempts = row.attempts > 1 ? ` attempts ${row.attempts}` : ''
+  return `round ${String(row.round).padStart(3)}/${rounds}  cohort ${String(row.cohort).padStart(3)}  survivors ${String(row.survivors).padStart(3)}  ` +
+    `acc ${acc}  loss ${loss}  ${row.seconds.toFixed(1).padStart(6)}s  ` +
+    `sent ${formatBytes(row.bytesSentPerPeer)}/peer  recv ${formatBytes(row.bytesReceivedPerPeer)}/peer  agree ${agree}${synced}${attempts}  ${row.modelHash.slice(0, 12)}`
+}

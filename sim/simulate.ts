@@ -1,0 +1,353 @@
+/**
+ * The swarm simulator: N real peers (real libp2p nodes, real protocol, real training) on this machine,
+ * either in this process over the in-memory transport or spread over child processes talking TCP on
+ * loopback. It injects crashes (`dropout`), collects every peer's round records, evaluates the
+ * majority model of each round and builds the report.
+ */
+import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { PrivateKey } from '@libp2p/interface'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { Task } from '../src/config/types.ts'
+import { taskId as computeTaskId } from '../src/config/index.ts'
+import { createTrainer, initialParams, loadDataset, partition } from '../src/learning/index.ts'
+import type { Trainer } from '../src/learning/index.ts'
+import { RoundDriver } from '../src/round/driver.ts'
+import type { RoundRecord } from '../src/round/driver.ts'
+import { createPeerNode, linkPeers } from '../src/net/index.ts'
+import type { PeerNode } from '../src/net/index.ts'
+import { createSwarmChannel } from '../src/net/swarm-channel.ts'
+import { createUpdateSource } from '../src/peer/update-source.ts'
+import { summarizeRound } from './report.ts'
+import type { PeerRecord, RoundRow, SimReport } from './report.ts'
+import { Phase } from '../src/round/phases.ts'
+
+export interface SimInit {
+  task: Task
+  peers: number
+  transport: 'memory' | 'tcp'
+  /** With tcp: child processes to spread the peers over (0 = all in this process). */
+  processes: number
+  /** Probability that a peer crashes in a round (at a random phase); it comes back 1-2 rounds later. */
+  dropout: number
+  backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'
+  /** Trainer worker threads per process (default: the trainer's own default). */
+  workers?: number
+  /** Test examples used for the per-round evaluation (default: all). */
+  evalLimit?: number
+  log?: (line: string) => void
+  onRow?: (row: RoundRow) => void
+  signal?: AbortSignal
+}
+
+export class SimulationError extends Error {
+  override name = 'SimulationError'
+}
+
+/** A peer hosted by this process. */
+interface LocalPeer {
+  index: number
+  key: PrivateKey
+  id: string
+  indices: Uint32Array
+  node?: PeerNode
+  driver?: RoundDriver
+  running?: Promise<void>
+  /** Its last completed model: what a restart resumes from (the sim's stand-in for the data dir). */
+  model: { round: number, params: Float32Array }
+  crashed: boolean
+  crash?: { round: number, phase: string }
+  returnAt?: number
+  lastSeenRound: number
+}
+
+const CRASH_PHASES = [Phase.Join, Phase.Cohort, Phase.Update, Phase.Survivors]
+
+/** Simple seeded PRNG for fault injection (mulberry32). */
+function rng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/**
+ * Hosts a set of peers in this process and runs them until the task's last round. Used directly for
+ * `--transport memory` and by each child process for `--transport tcp`.
+ */
+export class PeerHost {
+  readonly task: Task
+  readonly taskId: string
+  readonly peers: LocalPeer[] = []
+  private readonly trainer: Trainer
+  private readonly transport: 'memory' | 'tcp'
+  private readonly dropout: number
+  private readonly random: () => number
+  private readonly log: (line: string) => void
+  private readonly onRecord: (rec: PeerRecord, params: Float32Array) => void
+  private readonly memPrefix: string
+  private stopped = false
+  /** Addresses of peers in other processes, to link new or restarted peers to. */
+  remoteAddrs: string[] = []
+
+  constructor (init: { task: Task, taskId: string, trainer: Trainer, transport: 'memory' | 'tcp', dropout: number, seed: number, log: (l: string) => void, onRecord: (rec: PeerRecord, params: Float32Array) => void }) {
+    this.task = init.task
+    this.taskId = init.taskId
+    this.trainer = init.trainer
+    this.transport = init.transport
+    this.dropout = init.dropout
+    this.random = rng(init.seed)
+    this.log = init.log
+    this.onRecord = init.onRecord
+    this.memPrefix = `sim-${process.pid}-${Date.now()}`
+  }
+
+  async addPeer (index: number, indices: Uint32Array, m0: Float32Array): Promise<LocalPeer> {
+    const key = await generateKeyPair('Ed25519')
+    const p: LocalPeer = { index, key, id: peerIdFromPrivateKey(key).toString(), indices, model: { round: 0, params: m0 }, crashed: false, lastSeenRound: 0 }
+    this.peers.push(p)
+    return p
+  }
+
+  async startNode (p: LocalPeer): Promise<void> {
+    p.node = await createPeerNode({
+      privateKey: p.key,
+      listen: this.transport === 'memory' ? [`/memory/${this.memPrefix}-${p.index}`] : ['/ip4/127.0.0.1/tcp/0'],
+      transports: [this.transport]
+    })
+  }
+
+  addrsOf (p: LocalPeer): string[] {
+    return (p.node?.getMultiaddrs() ?? []).map(a => a.toString())
+  }
+
+  startDriver (p: LocalPeer, signal: AbortSignal, meshPeers: number): void {
+    if (p.node == null) throw new SimulationError(`peer ${p.index} has no node`)
+    const channel = createSwarmChannel(p.node, { taskId: this.taskId })
+    const driver = new RoundDriver({
+      task: this.task,
+      taskId: this.taskId,
+      key: p.key,
+      channel,
+      updates: createUpdateSource({ task: this.task, trainer: this.trainer, dataset: this.task.dataset, indices: p.indices, salt: p.index }),
+      model: p.model,
+      meshPeers,
+      log: (line) => this.log(`peer ${p.index}: ${line}`),
+      onRound: (rec: RoundRecord, params: Float32Array) => {
+        p.model = { round: rec.round, params }
+        this.onRecord({ ...rec, peer: p.id }, params)
+      }
+    })
+    p.driver = driver
+    p.running = driver.run({ signal }).catch(err => {
+      if (!signal.aborted) this.log(`peer ${p.index}: stopped with an error: ${(err as Error).message}`)
+    })
+  }
+
+  /** Crash and restart peers according to the dropout rate. Call periodically. */
+  async injectFaults (swarmRound: number, signal: AbortSignal, relink: (p: LocalPeer) => Promise<void>): Promise<void> {
+    if (this.dropout <= 0 || this.stopped) return
+    for (const p of this.peers) {
+      const d = p.driver
+      if (!p.crashed && d != null) {
+        const r = d.currentRound
+        if (r !== p.lastSeenRound) {
+          p.lastSeenRound = r
+          p.crash = r <= this.task.rounds && this.random() < this.dropout
+            ? { round: r, phase: CRASH_PHASES[Math.floor(this.random() * CRASH_PHASES.length)] }
+            : undefined
+        }
+        if (p.crash != null && d.currentRound === p.crash.round && d.currentPhase === p.crash.phase) {
+          this.log(`peer ${p.index}: crashing in round ${p.crash.round} (${p.crash.phase} phase)`)
+          p.crashed = true
+          p.returnAt = p.crash.round + 1 + Math.floor(this.random() * 2)
+          p.crash = undefined
+          d.stop()
+          await p.running
+          await p.node?.stop()
+          p.node = undefined
+          p.driver = undefined
+        }
+      } else if (p.crashed && p.returnAt != null && swarmRound >= p.returnAt && swarmRound < this.task.rounds) {
+        this.log(`peer ${p.index}: restarting at model of round ${p.model.round}`)
+        p.crashed = false
+        p.returnAt = undefined
+        await this.startNode(p)
+        await relink(p)
+        this.startDriver(p, signal, 1)
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    for (const p of this.peers) p.driver?.stop()
+    await Promise.all(this.peers.map(async p => {
+      await p.running
+      await p.node?.stop().catch(() => {})
+    }))
+  }
+}
+
+/** Runs a whole simulation and returns its report. */
+export async function simulate (init: SimInit): Promise<SimReport> {
+  const { task } = init
+  const log = init.log ?? (() => {})
+  const taskId = computeTaskId(task)
+  const started = Date.now()
+  if (init.peers < task.cohort.minSurvivors) throw new SimulationError(`--peers ${init.peers} is below the task's cohort.minSurvivors ${task.cohort.minSurvivors}`)
+  const dataset = await loadDataset(task.dataset, { signal: init.signal })
+  const parts = partition(dataset.trainY, init.peers, task.partition, task.seed)
+  const m0 = initialParams(task.model, dataset.inputShape, dataset.classes, task.seed)
+  const trainer = createTrainer({ backend: init.backend, workers: init.workers })
+  const backend = await trainer.backend()
+  log(`task ${taskId.slice(0, 16)}: ${init.peers} peers, ${task.rounds} rounds, ${init.transport}${init.processes > 0 ? ` over ${init.processes} processes` : ''}, backend ${backend}, ${m0.length} parameters`)
+
+  const controller = new AbortController()
+  const signal = AbortSignal.any([controller.signal, ...(init.signal != null ? [init.signal] : [])])
+  const records = new Map<number, PeerRecord[]>()
+  const modelParams = new Map<string, Float32Array>()
+  const rows: RoundRow[] = []
+  let prevEnd = started
+  let emitted = 0
+  let evaluating = Promise.resolve()
+
+  const onRecord = (rec: PeerRecord, params?: Float32Array): void => {
+    let list = records.get(rec.round)
+    if (list == null) { list = []; records.set(rec.round, list) }
+    list.push(rec)
+    if (params != null && !modelParams.has(rec.modelHash)) modelParams.set(rec.modelHash, params)
+  }
+
+  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord: (r, p) => onRecord(r, p) })
+  const children: ChildProcess[] = []
+  let livePeers = (): number => host.peers.filter(p => !p.crashed).length
+
+  try {
+    if (init.transport === 'tcp' && init.processes > 0) {
+      const remote = await startChildren(init, taskId, parts, children, onRecord, modelParams, log, signal)
+      livePeers = () => remote.live()
+    } else {
+      for (let i = 0; i < init.peers; i++) await host.addPeer(i, parts[i], m0)
+      for (const p of host.peers) await host.startNode(p)
+      await linkPeers(host.peers.map(p => p.node!), { degree: Math.min(3, init.peers - 1), seed: task.seed })
+      const meshPeers = Math.min(2, init.peers - 1)
+      for (const p of host.peers) host.startDriver(p, signal, meshPeers)
+    }
+
+    const relink = async (p: { node?: PeerNode }): Promise<void> => {
+      const others = host.peers.filter(q => q.node != null && q.node !== p.node)
+      const nodes = [p.node!, ...others.map(q => q.node!)]
+      await linkPeers(nodes, { degree: Math.min(3, nodes.length - 1), seed: Date.now() }).catch(() => {})
+    }
+
+    const maxRoundMs = task.timeouts.joinMs + 5 * task.timeouts.cohortMs + task.timeouts.updateMs + task.timeouts.survivorsMs
+    const deadline = started + 60_000 + task.rounds * 3 * maxRoundMs
+    while (!signal.aborted) {
+      // Emit rows for rounds every live peer has passed.
+      const swarmRound = Math.max(0, ...[...records.keys()])
+      for (let r = emitted + 1; r <= swarmRound; r++) {
+        const list = records.get(r) ?? []
+        const laterDone = (records.get(r + 1)?.length ?? 0) > 0
+        if (list.length < livePeers() && !(laterDone && list.length > 0) && Date.now() < deadline) break
+        const summary = summarizeRound(r, list, prevEnd, init.peers)
+        prevEnd = Math.max(prevEnd, ...list.filter(x => x.via === 'aggregate').map(x => x.endedAt))
+        const row: RoundRow = { ...summary, accuracy: null, loss: null, epsilon: null }
+        rows.push(row)
+        emitted = r
+        const params = modelParams.get(summary.modelHash)
+        evaluating = evaluating.then(async () => {
+          if (params != null) {
+            const ev = await trainer.evaluate({ model: task.model, dataset: task.dataset, params, limit: init.evalLimit }, { signal })
+            row.accuracy = ev.accuracy
+            row.loss = ev.loss
+          }
+          init.onRow?.(row)
+        }).catch(err => { if (!signal.aborted) log(`evaluation of round ${r} failed: ${(err as Error).message}`) })
+        for (const h of [...modelParams.keys()]) if (h !== summary.modelHash && !rows.some(x => x.modelHash === h)) modelParams.delete(h)
+      }
+      if (emitted >= task.rounds) break
+      if (Date.now() > deadline) {
+        log(`simulation deadline reached at round ${emitted}`)
+        break
+      }
+      await host.injectFaults(swarmRound, signal, relink)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    await evaluating
+  } finally {
+    controller.abort()
+    await host.stop()
+    for (const c of children) c.kill('SIGTERM')
+    await trainer.close()
+  }
+  const last = rows.at(-1)
+  return {
+    task,
+    taskId,
+    peers: init.peers,
+    transport: init.transport,
+    processes: init.processes,
+    backend,
+    startedAt: new Date(started).toISOString(),
+    seconds: (Date.now() - started) / 1000,
+    rounds: rows,
+    mismatches: rows.filter(r => r.peersAgreeing !== r.peersCompleted).length,
+    finalAccuracy: last?.accuracy ?? null
+  }
+}
+
+// ------------------------------------------------------------------ multi-process (TCP on loopback)
+
+interface ChildHandle { proc: ChildProcess, addrs: string[], live: number }
+
+async function startChildren (
+  init: SimInit, taskId: string, parts: Uint32Array[], children: ChildProcess[],
+  onRecord: (rec: PeerRecord, params?: Float32Array) => void, modelParams: Map<string, Float32Array>,
+  log: (l: string) => void, signal: AbortSignal
+): Promise<{ live: () => number }> {
+  const n = Math.min(init.processes, init.peers)
+  const handles: ChildHandle[] = []
+  const script = fileURLToPath(new URL('./child.ts', import.meta.url))
+  for (let c = 0; c < n; c++) {
+    const mine: number[] = []
+    for (let i = c; i < init.peers; i += n) mine.push(i)
+    const proc = fork(script, [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    children.push(proc)
+    const h: ChildHandle = { proc, addrs: [], live: mine.length }
+    handles.push(h)
+    proc.on('message', (msg: any) => {
+      if (msg.type === 'record') onRecord(msg.record, msg.params != null ? new Float32Array(msg.params) : undefined)
+      else if (msg.type === 'log') log(msg.line)
+      else if (msg.type === 'live') h.live = msg.live
+    })
+    proc.on('exit', (code) => { if (!signal.aborted && code !== 0) log(`child process ${c} exited with code ${code}`) })
+    const ready = new Promise<string[]>((resolve, reject) => {
+      const onMsg = (msg: any): void => { if (msg.type === 'ready') { proc.off('message', onMsg); resolve(msg.addrs) } }
+      proc.on('message', onMsg)
+      proc.once('exit', code => reject(new SimulationError(`child process ${c} exited with code ${code} before it was ready`)))
+    })
+    proc.send({
+      type: 'init',
+      task: init.task,
+      taskId,
+      peers: mine.map(i => ({ index: i, indices: parts[i] })),
+      dropout: init.dropout,
+      backend: init.backend,
+      workers: init.workers ?? 1,
+      seed: init.task.seed + c
+    })
+    h.addrs = await ready
+  }
+  // Link every child's peers to peers of the other children.
+  const all = handles.flatMap(h => h.addrs)
+  for (const h of handles) h.proc.send({ type: 'link', addrs: all.filter(a => !h.addrs.includes(a)), meshPeers: Math.min(2, init.peers - 1) })
+  void modelParams
+  return { live: () => handles.reduce((s, h) => s + h.live, 0) }
+}

@@ -1,0 +1,101 @@
+/**
+ * The `fedswarm` command line: `sim`, `node` and `task init`. Bad input ends in one line naming the
+ * problem and a non-zero exit; the stack trace only with `--verbose`.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { runSim } from './sim-command.ts'
+import { runNode } from './node-command.ts'
+import { writeDefaultTask } from '../config/index.ts'
+export { UsageError } from './usage-error.ts'
+
+/** Exit codes: 0 ok, 1 the run failed (e.g. peers disagreed), 2 bad input. */
+export const EXIT_FAILED = 1
+export const EXIT_USAGE = 2
+
+/** Errors whose message is meant for the user as it is. */
+const USER_ERRORS = new Set([
+  'TaskError', 'DatasetError', 'PartitionError', 'StoreError', 'NetError', 'InvalidMultiaddrError', 'UnknownTransportError',
+  'UnsupportedAddressError', 'ListenAddressInUseError', 'ListenError', 'InvalidBootstrapAddressError', 'InvalidPrivateKeyError',
+  'BootstrapUnreachableError', 'SimulationError', 'UsageError', 'BackendError', 'DataSpecError'
+])
+
+export async function main (argv: string[]): Promise<number> {
+  const verbose = argv.includes('--verbose')
+  const program = new Command('fedswarm')
+    .description('Serverless, privacy-preserving federated learning over libp2p')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)')
+
+  let code = 0
+  program.command('sim')
+    .description('run a swarm of real peers on this machine and report each round')
+    .option('--task <file>', 'task file to start from (flags override its fields)')
+    .option('--peers <n>', 'number of peers', '10')
+    .option('--rounds <n>', 'rounds to run')
+    .option('--cohort <n>', 'largest cohort per round')
+    .option('--min-survivors <n>', 'minimum survivors for a round to complete')
+    .addOption(new Option('--model <kind>', 'model').choices(['mlp', 'cnn', 'logreg']))
+    .option('--hidden <sizes>', 'hidden layer sizes of the mlp, comma separated (e.g. 200,200)')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']))
+    .option('--partition <spec>', 'iid | dirichlet:<alpha> | shards:<per-peer>')
+    .option('--seed <n>', 'seed of M[0], partitioning and fault injection')
+    .option('--local-epochs <n>', 'local epochs per round')
+    .option('--batch <n>', 'local batch size')
+    .option('--lr <x>', 'local learning rate')
+    .addOption(new Option('--optimizer <name>', 'local optimizer').choices(['sgd', 'momentum', 'adam']))
+    .option('--dropout <p>', 'probability that a peer crashes in a round (it comes back later)', '0')
+    .addOption(new Option('--transport <name>', 'how peers talk').choices(['memory', 'tcp']).default('memory'))
+    .option('--processes <n>', 'with --transport tcp: spread the peers over this many child processes', '0')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--workers <n>', 'training worker threads per process')
+    .option('--eval-limit <n>', 'test examples used to evaluate each round (default all)')
+    .option('--report <file>', 'write the JSON report here')
+    .option('--json', 'print the report as JSON instead of the table')
+    .option('--quiet', 'no per-peer log lines')
+    .option('--verbose', 'stack traces on errors, and every peer log line')
+    .action(async (opts) => { code = await runSim(opts) })
+
+  program.command('node')
+    .description('run one long-lived peer that trains with the swarm')
+    .requiredOption('--task <file>', 'task file (fedswarm task init writes one)')
+    .requiredOption('--data <spec>', 'local data: mnist:<partition>:<i>/<n>, mnist, fashion-mnist, an IDX directory or a .csv file')
+    .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/0'])
+    .option('--bootstrap <multiaddr...>', 'peers to dial first (…/p2p/<peer-id>)', [])
+    .option('--data-dir <dir>', 'identity, models and round records (default .fedswarm/<task id>)')
+    .option('--mdns', 'discover peers on the local network')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--verbose', 'stack traces on errors')
+    .action(async (opts) => { code = await runNode(opts) })
+
+  const task = program.command('task').description('task files')
+  task.command('init')
+    .description('write the default task file')
+    .argument('[file]', 'where to write it', 'task.json')
+    .option('--force', 'overwrite an existing file')
+    .action(async (file: string, opts) => {
+      await writeDefaultTask(file, { force: opts.force === true })
+      process.stdout.write(`wrote ${file}\n`)
+    })
+
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return code
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : EXIT_USAGE
+    }
+    return reportError(err, verbose)
+  }
+}
+
+export function reportError (err: unknown, verbose: boolean): number {
+  const e = err as Error
+  if (verbose) {
+    process.stderr.write(`${e?.stack ?? String(err)}\n`)
+  } else {
+    const msg = (e?.message ?? String(err)).split('\n')[0]
+    process.stderr.write(`fedswarm: ${msg}\n`)
+  }
+  return e != null && USER_ERRORS.has(e.name) ? EXIT_USAGE : EXIT_FAILED
+}

@@ -1,0 +1,80 @@
+/**
+ * Defaults and limits of task definitions: the embedded default task (MNIST, McMahan's 2NN),
+ * the per-kind defaults that `createTask` fills in, and the bounds that `validateTask` enforces.
+ * Everything here is frozen; `defaultTask()` hands out deep copies.
+ */
+
+import type { Activation, AggregationSpec, CohortSpec, Optimizer, TimeoutSpec, TrainingSpec } from './types.ts'
+
+/** The only task format version so far. */
+export const TASK_VERSION = 1
+
+export const DEFAULT_TASK_NAME = 'mnist-2nn'
+export const DEFAULT_SEED = 1
+export const DEFAULT_ROUNDS = 20
+export const DEFAULT_PARTITION = 'iid'
+export const DEFAULT_SECURE_AGGREGATION = false
+
+/** Default activation of `mlp` and `cnn` models. */
+export const DEFAULT_ACTIVATION: Activation = 'relu'
+/** `mlp` hidden layers: McMahan et al.'s "2NN" (two hidden layers of 200 units). */
+export const DEFAULT_MLP_HIDDEN: readonly number[] = Object.freeze([200, 200])
+/** `cnn` convolution filters per layer and dense units (McMahan et al.'s "CNN"). */
+export const DEFAULT_CNN_FILTERS: readonly number[] = Object.freeze([32, 64])
+export const DEFAULT_CNN_DENSE = 512
+
+/** `csv` datasets have a header row unless told otherwise. */
+export const DEFAULT_CSV_HEADER = true
+
+/** Local training. The lead tunes these; keep every default here. */
+export const DEFAULT_TRAINING: Readonly<TrainingSpec> = Object.freeze({
+  epochs: 1,
+  batchSize: 32,
+  learningRate: 0.05,
+  optimizer: 'sgd' as Optimizer,
+  momentum: 0.9
+})
+
+export const DEFAULT_COHORT: Readonly<CohortSpec> = Object.freeze({
+  size: 10,
+  minSurvivors: 2
+})
+
+export const DEFAULT_AGGREGATION: Readonly<AggregationSpec> = Object.freeze({
+  weighting: 'examples',
+  serverLearningRate: 1
+})
+
+export const DEFAULT_TIMEOUTS: Readonly<TimeoutSpec> = Object.freeze({
+  joinMs: 3000,
+  cohortMs: 3000,
+  updateMs: 120_000,
+  survivorsMs: 15_000
+})
+
+/** Allowed values of the enumerated fields, in the order error messages list them. */
+export const MODEL_KINDS = Object.freeze(['mlp', 'cnn', 'logreg'] as const)
+export const DATASET_KINDS = Object.freeze(['mnist', 'fashion-mnist', 'idx', 'csv'] as const)
+export const ACTIVATIONS = Object.freeze(['relu', 'tanh'] as const)
+export const OPTIMIZERS = Object.freeze(['sgd', 'momentum', 'adam'] as const)
+export const WEIGHTINGS = Object.freeze(['examples', 'uniform'] as const)
+
+/** Bounds checked by `validateTask`. */
+export const MAX_NAME_LENGTH = 128
+/** Seeds are unsigned 32-bit integers so that every PRNG can take them as they are. */
+export const MAX_SEED = 0xffff_ffff
+/** Smallest allowed value of every `timeouts.*Ms` field. */
+export const MIN_TIMEOUT_MS = 100
+/** Largest allowed value of every `timeouts.*Ms` field (one day). */
+export const MAX_TIMEOUT_MS = 86_400_000
+/** Upper bound on layer widths and filter counts, to catch typos before allocating a model. */
+export const MAX_LAYER_UNITS = 65_536
+/** Smallest number of classes of a user-supplied dataset. */
+export const MIN_CLASSES = 2
+
+/** Hex characters of a task id kept by `shortTaskId` (64 bits), e.g. for topic names. */
+export const SHORT_TASK_ID_LENGTH = 16
+
+/** Conventional file name of a task definition, and the `source` used in messages when none is given. */
+export const TASK_FILE_NAME = 'task.json'
+export const DEFAULT_TASK_SOURCE = 'task'

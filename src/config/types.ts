@@ -1,0 +1,79 @@
+/**
+ * Types of a task definition: everything peers must agree on to train one model together.
+ * The canonical JSON of a validated `Task` is hashed into the task id (see `task-id.ts`).
+ */
+
+export type Activation = 'relu' | 'tanh'
+
+export type ModelSpec =
+  | { kind: 'mlp', hidden: number[], activation: Activation }
+  | { kind: 'cnn', filters: number[], dense: number, activation: Activation }
+  | { kind: 'logreg' }
+
+export type DatasetSpec =
+  | { kind: 'mnist' }
+  | { kind: 'fashion-mnist' }
+  /** The user's own data as IDX files (the MNIST format); paths relative to the task file. */
+  | { kind: 'idx', trainImages: string, trainLabels: string, testImages: string, testLabels: string, classes: number }
+  /** The user's own data as CSV: one example per row, numeric features, the label in `labelColumn`. */
+  | { kind: 'csv', train: string, test: string, labelColumn: number, classes: number, header: boolean }
+
+export type Optimizer = 'sgd' | 'momentum' | 'adam'
+
+export interface TrainingSpec {
+  /** Local epochs per round. */
+  epochs: number
+  batchSize: number
+  learningRate: number
+  optimizer: Optimizer
+  /** Momentum for `momentum` (ignored otherwise). */
+  momentum: number
+}
+
+export interface CohortSpec {
+  /** Largest number of members the leader picks for a round. */
+  size: number
+  /** A round completes only if at least this many members' updates reach the survivor list. */
+  minSurvivors: number
+}
+
+export interface AggregationSpec {
+  /** `examples`: FedAvg weighted by local example count; `uniform`: plain mean. */
+  weighting: 'examples' | 'uniform'
+  /** Server (global) learning rate applied to the averaged delta. */
+  serverLearningRate: number
+}
+
+export interface TimeoutSpec {
+  /** How long joins are collected before the leader picks the cohort. */
+  joinMs: number
+  /** How long each fallback leader waits for a better-ranked one to publish a cohort. */
+  cohortMs: number
+  /** How long after the cohort the leader waits for members' updates (local training included). */
+  updateMs: number
+  /** How long members wait for the survivor list, and then for the updates it names. */
+  survivorsMs: number
+}
+
+export interface Task {
+  version: 1
+  name: string
+  /** Seeds M[0], partitioning in simulations and any other shared randomness. */
+  seed: number
+  model: ModelSpec
+  dataset: DatasetSpec
+  /** `iid`, `dirichlet:<alpha>` or `shards:<per-peer>` (used by simulations and `--data <dataset>:...`). */
+  partition: string
+  training: TrainingSpec
+  rounds: number
+  cohort: CohortSpec
+  aggregation: AggregationSpec
+  timeouts: TimeoutSpec
+  /** Secure aggregation (masking). Not implemented yet: must be false. */
+  secureAggregation: boolean
+}
+
+/** A partial task, as read from a file: any field may be left out and takes its default. */
+export type TaskInit = {
+  [K in keyof Task]?: Task[K] extends object ? (Task[K] extends unknown[] ? Task[K] : Partial<Task[K]>) : Task[K]
+}

@@ -1,0 +1,42 @@
+/**
+ * Entry point of a training worker thread: picks the tfjs backend once, then runs the jobs the
+ * `Trainer` sends, one at a time, loading datasets itself (cached per worker) so that jobs carry only
+ * indices and parameters. Started by `trainer.ts`; not meant to be imported.
+ */
+
+import { parentPort, workerData } from 'node:worker_threads'
+import { useBackend } from './backend.ts'
+import { errorData } from './errors.ts'
+import type { EvalResult, TrainResult } from './jobs.ts'
+import { evaluateLocal, trainLocal } from './local-train.ts'
+import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts'
+
+const port = parentPort
+if (port == null) throw new Error('train-worker.ts must run in a worker thread (see createTrainer)')
+const init = workerData as WorkerInit
+
+const post = (msg: FromWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(msg, transfer)
+
+const ready = useBackend(init.backend)
+ready.then(
+  backend => post({ type: 'ready', backend }),
+  err => post({ type: 'ready-error', error: errorData(err) })
+)
+
+let queue: Promise<void> = Promise.resolve()
+
+port.on('message', (msg: ToWorker) => {
+  queue = queue.then(async () => {
+    const shouldStop = (): boolean => Atomics.load(msg.cancel, 0) !== 0
+    try {
+      await ready
+      let result: TrainResult | EvalResult
+      if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop })
+      else result = await evaluateLocal(msg.job, { shouldStop })
+      const transfer = 'delta' in result ? [result.delta.buffer as ArrayBuffer] : []
+      post({ type: 'done', id: msg.id, result }, transfer)
+    } catch (err) {
+      post({ type: 'failed', id: msg.id, error: errorData(err) })
+    }
+  })
+})

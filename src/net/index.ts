@@ -1,0 +1,32 @@
+/**
+ * fedswarm's networking layer: libp2p peer nodes, typed gossip with validators, the blob protocol
+ * (content by sha256), the sync protocol (request/response) and simulation helpers.
+ */
+
+export { createPeerNode, getNodeConfig, nodeBytes } from './create-node.ts'
+export type { PeerNode, PeerNodeInit, PeerNodeServices, PeerNodeConfig } from './create-node.ts'
+export { dialBootstrap } from './bootstrap.ts'
+export type { DialBootstrapOptions, DialBootstrapResult } from './bootstrap.ts'
+export { createGossip } from './gossip.ts'
+export type {
+  Gossip, GossipInit, GossipMessage, GossipStats, MessageHandler, PublishResult, Validator, Verdict, VerdictAction,
+  WaitForMeshOptions
+} from './gossip.ts'
+export { createBlobStore, normalizeHash, sha256Hex } from './blob-store.ts'
+export type { BlobSource, BlobStore, BlobStoreInit } from './blob-store.ts'
+export { fetchBlob, serveBlobs } from './blob-protocol.ts'
+export type { BlobServer, FetchBlobOptions, ServeBlobsOptions } from './blob-protocol.ts'
+export { requestSync, serveSync } from './sync-protocol.ts'
+export type { RequestSyncOptions, ServeSyncOptions, SyncHandler, SyncServer } from './sync-protocol.ts'
+export { LinkPeersError, linkPeers, planLinks, seededRandom } from './link-peers.ts'
+export type { LinkFailure, LinkPeersOptions, LinkResult } from './link-peers.ts'
+export { ByteMetrics, diffByteCounts } from './byte-metrics.ts'
+export type { ByteCount, ByteCounts } from './byte-metrics.ts'
+export { createPubSub } from './pubsub.ts'
+export type { PubSubService } from './pubsub.ts'
+export { memoryAddress, parseMultiaddr, transportOf } from './transports.ts'
+export type { TransportName } from './transports.ts'
+export { createLogger } from './logger.ts'
+export type { NetLogger } from './logger.ts'
+export * from './errors.ts'
+export * from './constants.ts'

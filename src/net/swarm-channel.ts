@@ -1,0 +1,83 @@
+/**
+ * The round driver's view of the network (`SwarmChannel`) built from a libp2p peer node: the task's
+ * gossip topic, a blob store served over the blob protocol, and the sync protocol.
+ */
+import type { PeerId } from '@libp2p/interface'
+import type { SwarmChannel, RequestOptions } from '../round/channel.ts'
+import type { Verdict } from '../round/machine.ts'
+import { roundTopic } from '../wire/topics.ts'
+import { createGossip } from './gossip.ts'
+import { createBlobStore } from './blob-store.ts'
+import { fetchBlob, serveBlobs } from './blob-protocol.ts'
+import type { BlobServer } from './blob-protocol.ts'
+import { requestSync, serveSync } from './sync-protocol.ts'
+import type { SyncServer } from './sync-protocol.ts'
+import type { PeerNode } from './create-node.ts'
+import { nodeBytes } from './create-node.ts'
+import { createLogger } from './logger.ts'
+import type { NetLogger } from './logger.ts'
+
+export interface SwarmChannelInit {
+  taskId: string
+  /** Bytes of blobs (updates, models) kept for other peers (default 128 MiB). */
+  blobStoreBytes?: number
+  log?: NetLogger
+}
+
+const DEFAULT_CHANNEL_BLOB_BYTES = 128 * 1024 * 1024
+
+export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): SwarmChannel {
+  const topic = roundTopic(init.taskId)
+  const log = init.log ?? createLogger('channel')
+  const gossip = createGossip(node, { log })
+  const store = createBlobStore({ maxBytes: init.blobStoreBytes ?? DEFAULT_CHANNEL_BLOB_BYTES })
+  const servers: Array<Promise<BlobServer | SyncServer>> = [serveBlobs(node, store, { log })]
+
+  const connectedPeers = (): PeerId[] => {
+    const subscribed = gossip.topicPeers(topic)
+    return subscribed.length > 0 ? subscribed : node.getPeers()
+  }
+
+  return {
+    peerId: node.peerId.toString(),
+    listen (handler: (data: Uint8Array, from: string) => Promise<Verdict>): void {
+      // The validator goes in before the subscription, so no message is ever taken unchecked.
+      gossip.setValidator(topic, async (msg) => await handler(msg.data, msg.from.toString()))
+      gossip.subscribe(topic)
+    },
+    async publish (data: Uint8Array, opts: RequestOptions = {}): Promise<void> {
+      await gossip.publish(topic, data, { signal: opts.signal })
+    },
+    async waitForMesh (opts): Promise<boolean> {
+      try {
+        await gossip.waitForMesh(topic, opts)
+        return true
+      } catch (err) {
+        if (opts.signal?.aborted === true) throw err
+        log(`topic mesh did not reach ${opts.minPeers} peer(s) in ${opts.timeoutMs} ms; going on`)
+        return false
+      }
+    },
+    putBlob: (bytes) => store.put(bytes),
+    getBlob: (hash) => store.get(hash),
+    async fetchBlob (hash: string, opts: RequestOptions = {}): Promise<Uint8Array> {
+      return await fetchBlob(node, hash, { store, timeoutMs: opts.timeoutMs, signal: opts.signal, peers: connectedPeers() })
+    },
+    serveSync (handler): void {
+      servers.push(serveSync(node, async (req, from) => await handler(req, from.toString())))
+    },
+    async requestSync (request: Uint8Array, opts: RequestOptions & { fanout?: number } = {}): Promise<Uint8Array[]> {
+      const peers = connectedPeers().slice(0, opts.fanout ?? 3)
+      const answers = await Promise.allSettled(peers.map(async p => await requestSync(node, p, request, { timeoutMs: opts.timeoutMs, signal: opts.signal })))
+      return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
+    },
+    traffic () {
+      const b = nodeBytes(node)
+      return { sent: b.sent, received: b.received }
+    },
+    async close (): Promise<void> {
+      gossip.close()
+      for (const s of await Promise.allSettled(servers)) if (s.status === 'fulfilled') await s.value.stop()
+    }
+  }
+}

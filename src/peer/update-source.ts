@@ -1,0 +1,36 @@
+/**
+ * Local training as the round driver sees it: trains M[r-1] on this peer's data with the shared trainer
+ * (worker threads, so the event loop stays free) and returns the delta and example count.
+ */
+import type { UpdateSource, LocalUpdate } from '../round/driver.ts'
+import type { Task, DatasetSpec } from '../config/types.ts'
+import type { Trainer } from '../learning/index.ts'
+
+export interface UpdateSourceInit {
+  task: Task
+  trainer: Trainer
+  dataset: DatasetSpec
+  baseDir?: string
+  /** This peer's training examples (indices into the dataset's training set); all of it if absent. */
+  indices?: Uint32Array
+  /** Mixed into the training seed so peers shuffle differently. */
+  salt?: number
+}
+
+export function createUpdateSource (init: UpdateSourceInit): UpdateSource {
+  return {
+    eligible: init.indices == null || init.indices.length > 0,
+    async train (base: Float32Array, round: number, opts: { signal: AbortSignal }): Promise<LocalUpdate> {
+      const res = await init.trainer.train({
+        model: init.task.model,
+        dataset: init.dataset,
+        baseDir: init.baseDir,
+        indices: init.indices,
+        params: base,
+        training: init.task.training,
+        seed: (init.task.seed * 1_000_003 + round * 7_919 + (init.salt ?? 0)) >>> 0
+      }, { signal: opts.signal })
+      return { delta: res.delta, examples: res.examples, loss: res.loss }
+    }
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * What the round driver needs from the network, as one small interface. `src/net` provides the real
+ * implementation over libp2p (gossipsub + blob + sync protocols); keeping it narrow keeps the driver
+ * independent of libp2p's API.
+ */
+import type { Verdict } from './machine.ts'
+
+export interface RequestOptions {
+  signal?: AbortSignal
+  timeoutMs?: number
+}
+
+export interface SwarmChannel {
+  /** This peer's PeerId string. */
+  readonly peerId: string
+  /**
+   * Installs the handler for every message on the task topic. It validates (its verdict decides
+   * Accept / Ignore / Reject in gossip) and, on accept, takes the message.
+   */
+  listen (handler: (data: Uint8Array, from: string) => Promise<Verdict>): void
+  /** Publishes on the task topic; resolves even if no peer was subscribed yet. */
+  publish (data: Uint8Array, opts?: RequestOptions): Promise<void>
+  /** Resolves once the task topic has at least `minPeers` peers, or after `timeoutMs`. */
+  waitForMesh (opts: { minPeers: number, timeoutMs: number, signal?: AbortSignal }): Promise<boolean>
+  putBlob (bytes: Uint8Array): string
+  getBlob (hashHex: string): Uint8Array | undefined
+  /** Fetches content by sha256 from peers, verified; throws if nobody has it. */
+  fetchBlob (hashHex: string, opts?: RequestOptions): Promise<Uint8Array>
+  /** Installs the answer to sync requests. */
+  serveSync (handler: (request: Uint8Array, from: string) => Promise<Uint8Array>): void
+  /** Sends a sync request to up to `fanout` connected peers; returns the answers that came back. */
+  requestSync (request: Uint8Array, opts?: RequestOptions & { fanout?: number }): Promise<Uint8Array[]>
+  /** Bytes this peer sent and received on the wire so far. */
+  traffic (): { sent: number, received: number }
+  close (): Promise<void>
+}

@@ -1,0 +1,18 @@
+/**
+ * Defaults of the round driver that are not part of the task (the task carries the phase timeouts).
+ */
+export const ROUND_DEFAULTS = {
+  /** Fallback leaders tried per attempt (rank 0 plus this many). */
+  maxFallbacks: 3,
+  /** Attempts of one round before the peer re-syncs with the swarm and starts over. */
+  maxAttempts: 5,
+  /** How long to wait for the topic mesh before the first publish. */
+  meshTimeoutMs: 15_000,
+  /** Early messages (later rounds / attempts) kept at most. */
+  maxBufferedMessages: 2_000,
+  syncTimeoutMs: 10_000,
+  syncTries: 6,
+  syncRetryMs: 500,
+  maxSyncEnvelopes: 4_096,
+  blobTimeoutMs: 30_000
+} as const

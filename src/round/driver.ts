@@ -1,0 +1,622 @@
+/**
+ * The round driver: runs RoundMachines one attempt after another for one peer. It owns the clock
+ * (timers), the network (a SwarmChannel), local training (an UpdateSource), the vectors and the model;
+ * the machine owns the rules. It also answers sync requests, tallies other peers' Results (reporting a
+ * mismatch loudly) and catches up by fetching a newer model by hash when this peer fell behind.
+ */
+import { randomBytes } from 'node:crypto'
+import type { PrivateKey } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { RoundMachine, peerKey } from './machine.ts'
+import type { Effect, RoundEvent, TimerName, Verdict } from './machine.ts'
+import type { SwarmChannel } from './channel.ts'
+import { Phase } from './phases.ts'
+import { ROUND_DEFAULTS } from './constants.ts'
+import { RoundMessage, SyncRequest, SyncResponse } from '../wire/messages.ts'
+import type { Survivor } from '../wire/messages.ts'
+import { openMessage, sealMessage, WireError } from '../wire/envelope.ts'
+import type { VerifiedMessage } from '../wire/envelope.ts'
+import { DEFAULT_INLINE_LIMIT, ENCODING_FLOAT32 } from '../wire/constants.ts'
+import { bytesEqual, float32Bytes, float32FromBytes, fromHex, sha256, toHex } from '../wire/hash.ts'
+import { fedAvg } from '../aggregate/fedavg.ts'
+import type { WeightedUpdate } from '../aggregate/fedavg.ts'
+import type { Task } from '../config/types.ts'
+
+export interface LocalUpdate {
+  delta: Float32Array
+  /** FedAvg weight: the number of local examples. */
+  examples: number
+  loss: number
+}
+
+/** Local training, as the driver sees it. */
+export interface UpdateSource {
+  /** Whether this peer has data to train on (peers without data follow the swarm but do not join). */
+  readonly eligible: boolean
+  train (base: Float32Array, round: number, opts: { signal: AbortSignal }): Promise<LocalUpdate>
+}
+
+export interface RoundRecord {
+  round: number
+  attempt: number
+  modelHash: string
+  survivorsHash: string
+  cohort: number
+  survivors: number
+  member: boolean
+  leader: boolean
+  /** How this peer got M[r]: aggregated itself, or fetched from the swarm after falling behind. */
+  via: 'aggregate' | 'sync'
+  startedAt: number
+  endedAt: number
+  /** Bytes this peer sent / received on the wire since its previous record. */
+  roundSent: number
+  roundReceived: number
+  localLoss?: number
+}
+
+export interface DriverInit {
+  task: Task
+  taskId: string
+  key: PrivateKey
+  channel: SwarmChannel
+  updates: UpdateSource
+  /** M[start - 1]: the model this peer holds when it starts. */
+  model: { round: number, params: Float32Array }
+  /** Called after every round this peer completes (aggregated or synced). */
+  onRound?: (record: RoundRecord, params: Float32Array) => void | Promise<void>
+  log?: (line: string) => void
+  /** Peers to wait for in the topic mesh before the first publish. Default 1. */
+  meshPeers?: number
+  /** Vectors larger than this many bytes travel as blobs. Default DEFAULT_INLINE_LIMIT. */
+  inlineLimit?: number
+  /** Stop after this round (default task.rounds). */
+  lastRound?: number
+}
+
+interface Current {
+  machine: RoundMachine
+  timers: Map<TimerName, NodeJS.Timeout>
+  /** Update envelopes held for this attempt, by envelope hash (hex). */
+  envelopes: Map<string, VerifiedMessage>
+  settle: (outcome: 'done' | 'aborted' | 'superseded') => void
+  startedAt: number
+  /** M[r] once aggregated, until the machine confirms. */
+  pendingModel?: Float32Array
+}
+
+export class DriverError extends Error {
+  override name = 'DriverError'
+}
+
+export class RoundDriver {
+  private readonly init: DriverInit
+  private readonly taskBytes: Uint8Array
+  private readonly selfId: string
+  private readonly selfBytes: Uint8Array
+  private readonly log: (line: string) => void
+  private readonly inlineLimit: number
+  private params: Float32Array
+  private modelHash: Uint8Array
+  /** Last completed round (M[completed] is `params`). */
+  private completed: number
+  private round: number
+  private attempt = 0
+  private current?: Current
+  private training?: { round: number, promise: Promise<LocalUpdate | undefined>, result?: LocalUpdate }
+  /** Messages for rounds/attempts not started yet, by "round/attempt". */
+  private readonly future = new Map<string, VerifiedMessage[]>()
+  private futureCount = 0
+  /** Every message of the current and previous attempts, for sync answers. */
+  private readonly history = new Map<string, Map<string, Uint8Array>>()
+  /** Results seen: round -> (peer -> model hash hex). */
+  private readonly results = new Map<number, Map<string, string>>()
+  private readonly ownResults = new Map<number, string>()
+  private readonly controller = new AbortController()
+  private wake?: () => void
+  mismatches = 0
+  rejected = 0
+  private lastTraffic = { sent: 0, received: 0 }
+
+  constructor (init: DriverInit) {
+    this.init = init
+    this.taskBytes = fromHex(init.taskId)
+    const peerId = peerIdFromPrivateKey(init.key)
+    this.selfId = peerId.toString()
+    this.selfBytes = peerId.toMultihash().bytes
+    this.log = init.log ?? (() => {})
+    this.inlineLimit = init.inlineLimit ?? DEFAULT_INLINE_LIMIT
+    this.params = init.model.params
+    this.modelHash = sha256(float32Bytes(this.params))
+    this.completed = init.model.round
+    this.round = this.completed + 1
+    init.channel.listen(async (data, from) => await this.onGossip(data, from))
+    init.channel.serveSync(async (req) => await this.answerSync(req))
+    init.channel.putBlob(float32Bytes(this.params))
+  }
+
+  get lastRound (): number {
+    return this.init.lastRound ?? this.init.task.rounds
+  }
+
+  get currentRound (): number { return this.round }
+  get currentAttempt (): number { return this.attempt }
+  get currentPhase (): Phase | undefined { return this.current?.machine.phase }
+  get model (): { round: number, params: Float32Array, hash: string } {
+    return { round: this.completed, params: this.params, hash: toHex(this.modelHash) }
+  }
+
+  /** Runs rounds until the last one is done or the signal aborts. */
+  async run (opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const signal = anySignal([this.controller.signal, opts.signal])
+    const t = this.init.task
+    await this.init.channel.waitForMesh({ minPeers: this.init.meshPeers ?? 1, timeoutMs: ROUND_DEFAULTS.meshTimeoutMs, signal })
+    await this.syncHead(signal)
+    while (!signal.aborted && this.completed < this.lastRound) {
+      this.round = this.completed + 1
+      const outcome = await this.runAttempt(signal)
+      if (signal.aborted) break
+      if (outcome === 'aborted') {
+        if (await this.catchUp(this.round, signal)) continue
+        this.attempt++
+        if (this.attempt > ROUND_DEFAULTS.maxAttempts) {
+          this.log(`round ${this.round}: giving up after ${this.attempt} attempts; syncing`)
+          await this.syncHead(signal)
+          await sleep(t.timeouts.joinMs, signal)
+        }
+      }
+    }
+  }
+
+  stop (): void {
+    this.controller.abort()
+    this.wake?.()
+  }
+
+  // ---------------------------------------------------------------- attempts
+
+  private startTraining (signal: AbortSignal): void {
+    if (this.training?.round === this.round || !this.init.updates.eligible) return
+    const round = this.round
+    const base = this.params
+    const tr: NonNullable<RoundDriver['training']> = {
+      round,
+      promise: this.init.updates.train(base, round, { signal }).then(r => {
+        tr.result = r
+        if (this.current != null && this.round === round) this.feed({ type: 'trained' })
+        return r
+      }, err => {
+        if (!signal.aborted) this.log(`round ${round}: local training failed: ${(err as Error).message}`)
+        return undefined
+      })
+    }
+    this.training = tr
+  }
+
+  private async runAttempt (signal: AbortSignal): Promise<'done' | 'aborted' | 'superseded'> {
+    const t = this.init.task
+    const machine = new RoundMachine({
+      task: this.taskBytes,
+      round: this.round,
+      attempt: this.attempt,
+      base: this.modelHash,
+      self: this.selfBytes,
+      selfId: this.selfId,
+      cohortSize: t.cohort.size,
+      minSurvivors: t.cohort.minSurvivors,
+      modelLength: this.params.length,
+      joinMs: t.timeouts.joinMs,
+      cohortMs: t.timeouts.cohortMs,
+      updateMs: t.timeouts.updateMs,
+      survivorsMs: t.timeouts.survivorsMs,
+      maxFallbacks: ROUND_DEFAULTS.maxFallbacks,
+      eligible: this.init.updates.eligible,
+      encPub: randomBytes(32),
+      maskPub: randomBytes(32)
+    })
+    const done = new Promise<'done' | 'aborted' | 'superseded'>((resolve) => {
+      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now() }
+    })
+    const onAbort = (): void => this.current?.settle('aborted')
+    signal.addEventListener('abort', onAbort, { once: true })
+    this.startTraining(signal)
+    this.feed({ type: 'start' })
+    if (this.training?.result != null && this.training.round === this.round) this.feed({ type: 'trained' })
+    // Replay messages that arrived early for this attempt.
+    const key = `${this.round}/${this.attempt}`
+    const early = this.future.get(key) ?? []
+    this.future.delete(key)
+    this.futureCount -= early.length
+    for (const vm of early) this.accept(vm)
+    const outcome = await done
+    signal.removeEventListener('abort', onAbort)
+    const cur = this.current
+    if (cur != null) for (const tm of cur.timers.values()) clearTimeout(tm)
+    this.current = undefined
+    // Keep history of the last two rounds only.
+    for (const k of this.history.keys()) {
+      if (Number(k.split('/')[0]) < this.round - 1) this.history.delete(k)
+    }
+    return outcome
+  }
+
+  private feed (ev: RoundEvent): void {
+    const cur = this.current
+    if (cur == null) return
+    let effects: Effect[]
+    try {
+      effects = cur.machine.handle(ev, Date.now())
+    } catch (err) {
+      this.log(`round ${this.round}: state machine error: ${(err as Error).message}`)
+      cur.settle('aborted')
+      return
+    }
+    for (const e of effects) this.effect(cur, e)
+  }
+
+  private effect (cur: Current, e: Effect): void {
+    const r = this.round
+    switch (e.type) {
+      case 'publish':
+        void this.publish(e.message)
+        return
+      case 'publish-update':
+        void this.publishUpdate(e.cohortHash)
+        return
+      case 'set-timer': {
+        clearTimeout(cur.timers.get(e.name))
+        cur.timers.set(e.name, setTimeout(() => { if (this.current === cur) this.feed({ type: 'timer', name: e.name }) }, e.ms))
+        return
+      }
+      case 'clear-timer':
+        clearTimeout(cur.timers.get(e.name))
+        cur.timers.delete(e.name)
+        return
+      case 'fetch-updates':
+        void this.fetchUpdates(cur, e.updates)
+        return
+      case 'aggregate':
+        void this.aggregate(cur, e.survivors)
+        return
+      case 'done':
+        void this.finish(cur, e.modelHash, e.survivorsHash, e.survivors, e.cohort)
+        return
+      case 'abort':
+        this.log(`round ${r} attempt ${this.attempt}: aborted: ${e.reason}`)
+        cur.settle('aborted')
+        return
+      case 'phase':
+        return
+      case 'penalize':
+        this.log(`round ${r}: peer ${e.peer} misbehaved: ${e.reason}`)
+    }
+  }
+
+  // ---------------------------------------------------------------- publishing
+
+  private async publish (message: RoundMessage): Promise<void> {
+    const bytes = await sealMessage(this.init.key, message)
+    // Our own messages go through the same path as everyone else's.
+    const vm = await openMessage(bytes, Infinity)
+    this.accept(vm)
+    try {
+      await this.init.channel.publish(bytes)
+    } catch (err) {
+      this.log(`publish failed: ${(err as Error).message}`)
+    }
+  }
+
+  private async publishUpdate (cohortHash: Uint8Array): Promise<void> {
+    const up = this.training?.round === this.round ? this.training.result : undefined
+    if (up == null) return
+    const vector = float32Bytes(up.delta)
+    const blobHash = fromHex(this.init.channel.putBlob(vector))
+    const weight = this.init.task.aggregation.weighting === 'uniform' ? 1 : up.examples
+    await this.publish({
+      task: this.taskBytes as Uint8Array<ArrayBuffer>,
+      round: this.round,
+      attempt: this.attempt,
+      base: this.modelHash as Uint8Array<ArrayBuffer>,
+      update: {
+        cohortHash: cohortHash as Uint8Array<ArrayBuffer>,
+        weight,
+        encoding: ENCODING_FLOAT32,
+        length: up.delta.length,
+        vector: (vector.byteLength <= this.inlineLimit ? vector : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+        blobHash: blobHash as Uint8Array<ArrayBuffer>
+      }
+    })
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private async onGossip (data: Uint8Array, _from: string): Promise<Verdict> {
+    let vm: VerifiedMessage
+    try {
+      vm = await openMessage(data)
+    } catch (err) {
+      this.rejected++
+      return { action: 'reject', reason: err instanceof WireError ? err.message : 'undecodable message' }
+    }
+    const verdict = this.check(vm)
+    if (verdict.action === 'reject') this.rejected++
+    if (verdict.action === 'accept') queueMicrotask(() => this.accept(vm))
+    return verdict
+  }
+
+  /** Round-independent checks, then the current machine's. */
+  private check (vm: VerifiedMessage): Verdict {
+    const m = vm.message
+    if (!bytesEqual(m.task, this.taskBytes)) return { action: 'reject', reason: 'wrong task' }
+    if (m.round < 1 || m.round > this.lastRound) return { action: 'reject', reason: `round ${m.round} outside 1..${this.lastRound}` }
+    if (m.result != null) {
+      if (m.result.modelHash.byteLength !== 32 || m.result.survivorsHash.byteLength !== 32) return { action: 'reject', reason: 'malformed result' }
+      return { action: 'accept' }
+    }
+    if (m.round < this.round || (m.round === this.round && m.attempt < this.attempt)) return { action: 'ignore', reason: 'stale round' }
+    if (m.round > this.round || m.attempt > this.attempt || this.current == null) {
+      if (m.round === this.round && !bytesEqual(m.base, this.modelHash)) return { action: 'reject', reason: 'wrong base model' }
+      if (this.futureCount >= ROUND_DEFAULTS.maxBufferedMessages) return { action: 'ignore', reason: 'too many early messages' }
+      return { action: 'accept' }
+    }
+    return this.current.machine.validate(vm)
+  }
+
+  private accept (vm: VerifiedMessage): void {
+    const m = vm.message
+    if (m.result != null) return this.onResult(vm)
+    const key = `${m.round}/${m.attempt}`
+    let h = this.history.get(key)
+    if (h == null) { h = new Map(); this.history.set(key, h) }
+    h.set(toHex(sha256(vm.bytes)), vm.bytes)
+    const cur = this.current
+    if (cur != null && m.round === this.round && m.attempt === this.attempt) {
+      // Re-check: state may have moved since validation (e.g. a duplicate arrived meanwhile).
+      const v = cur.machine.validate(vm)
+      if (v.action !== 'accept') return
+      if (m.update != null) cur.envelopes.set(toHex(sha256(vm.bytes)), vm)
+      this.feed({ type: 'message', message: vm, hash: sha256(vm.bytes) })
+      return
+    }
+    if (m.round === this.round && m.attempt > this.attempt) {
+      // The swarm moved to a later attempt of this round: follow it.
+      this.log(`round ${this.round}: moving from attempt ${this.attempt} to ${m.attempt}`)
+      this.pushFuture(key, vm)
+      this.attempt = m.attempt
+      cur?.settle('superseded')
+      return
+    }
+    if (m.round > this.round || cur == null) {
+      this.pushFuture(key, vm)
+      if (m.round > this.round + 1) this.wake?.()
+    }
+  }
+
+  private pushFuture (key: string, vm: VerifiedMessage): void {
+    let list = this.future.get(key)
+    if (list == null) { list = []; this.future.set(key, list) }
+    list.push(vm)
+    this.futureCount++
+  }
+
+  private onResult (vm: VerifiedMessage): void {
+    const m = vm.message
+    const r = m.round
+    const hex = toHex(m.result!.modelHash)
+    let tally = this.results.get(r)
+    if (tally == null) { tally = new Map(); this.results.set(r, tally) }
+    tally.set(vm.authorId, hex)
+    const own = this.ownResults.get(r)
+    if (own != null && own !== hex && vm.authorId !== this.selfId) {
+      this.mismatches++
+      this.log(`MODEL MISMATCH in round ${r}: ${vm.authorId} has ${hex.slice(0, 16)}, this peer has ${own.slice(0, 16)}`)
+    }
+    // Someone finished a round this peer has not: if we are mid-way in an earlier round, catch up.
+    if (r > this.round && this.current != null) {
+      this.log(`round ${this.round}: the swarm finished round ${r}; catching up`)
+      this.current.settle('aborted')
+    }
+    for (const k of this.results.keys()) if (k < this.completed - 5) this.results.delete(k)
+  }
+
+  // ---------------------------------------------------------------- gathering and aggregating
+
+  /** Gathers updates named by the survivor list that gossip did not bring, from any peer that has them. */
+  private async fetchUpdates (cur: Current, missing: Survivor[]): Promise<void> {
+    const signal = this.controller.signal
+    const want = (): Set<string> => new Set(cur.machine.missingUpdates().map(s => toHex(s.updateHash)))
+    try {
+      for (let tries = 0; tries < ROUND_DEFAULTS.syncTries && !signal.aborted && this.current === cur; tries++) {
+        if (tries > 0) await sleep(ROUND_DEFAULTS.syncRetryMs, signal)
+        const wanted = want()
+        if (wanted.size === 0 || cur.machine.phase !== Phase.Survivors) return
+        const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have: [] })
+        const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
+        for (const a of answers) {
+          let res: SyncResponse
+          try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
+          for (const env of res.envelopes) {
+            if (!wanted.has(toHex(sha256(env)))) continue
+            try {
+              this.accept(await openMessage(env))
+            } catch { /* a bad relay is skipped */ }
+          }
+        }
+      }
+      if (this.current === cur && cur.machine.phase === Phase.Survivors) {
+        this.log(`round ${this.round}: ${want().size} of ${missing.length} update(s) named by the survivor list could not be found`)
+      }
+    } catch (err) {
+      if (!signal.aborted) this.log(`round ${this.round}: fetching updates failed: ${(err as Error).message}`)
+    }
+  }
+
+  private async vectorOf (vm: VerifiedMessage): Promise<Float32Array> {
+    const u = vm.message.update!
+    let bytes: Uint8Array
+    if (u.vector.byteLength > 0) {
+      bytes = u.vector
+      if (!bytesEqual(sha256(bytes), u.blobHash)) throw new DriverError(`update of ${vm.authorId} does not match its hash`)
+    } else {
+      const hex = toHex(u.blobHash)
+      bytes = this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { signal: this.controller.signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
+    }
+    return float32FromBytes(bytes)
+  }
+
+  private async aggregate (cur: Current, survivors: Survivor[]): Promise<void> {
+    try {
+      const updates: WeightedUpdate[] = []
+      for (const s of survivors) {
+        const vm = cur.envelopes.get(toHex(s.updateHash))
+        if (vm == null) throw new DriverError(`update of ${peerKey(s.peer)} missing`)
+        updates.push({ peer: s.peer, weight: vm.message.update!.weight, delta: await this.vectorOf(vm) })
+      }
+      const a = this.init.task.aggregation
+      const next = fedAvg(this.params, updates, { weighting: a.weighting, serverLearningRate: a.serverLearningRate })
+      if (this.current !== cur) return
+      cur.pendingModel = next
+      this.feed({ type: 'aggregated', modelHash: sha256(float32Bytes(next)) })
+    } catch (err) {
+      this.log(`round ${this.round}: aggregation failed: ${(err as Error).message}`)
+      if (this.current === cur) cur.settle('aborted')
+    }
+  }
+
+  private async finish (cur: Current, modelHash: Uint8Array, survivorsHash: Uint8Array, survivors: number, cohort: number): Promise<void> {
+    const next = cur.pendingModel
+    if (next == null) return
+    const m = cur.machine
+    this.params = next
+    this.modelHash = modelHash
+    this.completed = this.round
+    this.init.channel.putBlob(float32Bytes(next))
+    const hex = toHex(modelHash)
+    this.ownResults.set(this.round, hex)
+    const tally = this.results.get(this.round)
+    if (tally != null) {
+      for (const [peer, h] of tally) {
+        if (h !== hex && peer !== this.selfId) {
+          this.mismatches++
+          this.log(`MODEL MISMATCH in round ${this.round}: ${peer} has ${h.slice(0, 16)}, this peer has ${hex.slice(0, 16)}`)
+        }
+      }
+    }
+    const record: RoundRecord = {
+      round: this.round,
+      attempt: this.attempt,
+      modelHash: hex,
+      survivorsHash: toHex(survivorsHash),
+      cohort,
+      survivors,
+      member: m.isMember,
+      leader: m.isLeader,
+      via: 'aggregate',
+      startedAt: cur.startedAt,
+      endedAt: Date.now(),
+      ...this.trafficDelta(),
+      localLoss: this.training?.round === this.round ? this.training.result?.loss : undefined
+    }
+    await this.publish({
+      task: this.taskBytes as Uint8Array<ArrayBuffer>,
+      round: this.round,
+      attempt: this.attempt,
+      base: cur.machine.params.base as Uint8Array<ArrayBuffer>,
+      result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors }
+    })
+    this.attempt = 0
+    cur.settle('done')
+    await this.init.onRound?.(record, next)
+  }
+
+  private trafficDelta (): { roundSent: number, roundReceived: number } {
+    const t = this.init.channel.traffic()
+    const d = { roundSent: t.sent - this.lastTraffic.sent, roundReceived: t.received - this.lastTraffic.received }
+    this.lastTraffic = t
+    return d
+  }
+
+  // ---------------------------------------------------------------- sync and catch-up
+
+  private async answerSync (request: Uint8Array): Promise<Uint8Array> {
+    const req = SyncRequest.decode(request, { limits: { have: 0 } } as any)
+    if (!bytesEqual(req.task, this.taskBytes)) throw new DriverError('sync request for another task')
+    const envelopes: Uint8Array<ArrayBuffer>[] = []
+    if (req.round > 0) {
+      const h = this.history.get(`${req.round}/${req.attempt}`)
+      if (h != null) for (const b of h.values()) envelopes.push(b as Uint8Array<ArrayBuffer>)
+    }
+    return SyncResponse.encode({ headRound: this.completed, headModel: this.modelHash as Uint8Array<ArrayBuffer>, envelopes })
+  }
+
+  /** Asks a few peers for their newest model; adopts it if it is ahead of ours. */
+  private async syncHead (signal: AbortSignal): Promise<void> {
+    const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: 0, attempt: 0, have: [] })
+    let answers: Uint8Array[] = []
+    try {
+      answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal, fanout: 3 })
+    } catch { return }
+    const heads = new Map<string, { round: number, votes: number }>()
+    for (const a of answers) {
+      try {
+        const res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any)
+        if (res.headRound <= this.completed || res.headModel.byteLength !== 32) continue
+        const k = toHex(res.headModel)
+        const e = heads.get(k) ?? { round: res.headRound, votes: 0 }
+        e.votes++
+        heads.set(k, e)
+      } catch { /* skip */ }
+    }
+    const best = [...heads.entries()].sort((a, b) => b[1].round - a[1].round || b[1].votes - a[1].votes)[0]
+    if (best != null) await this.adopt(best[1].round, best[0], signal)
+  }
+
+  /** After a failed attempt: if the swarm completed this round (or later), fetch its model. */
+  private async catchUp (round: number, signal: AbortSignal): Promise<boolean> {
+    let target: { round: number, hash: string } | undefined
+    for (const [r, tally] of this.results) {
+      if (r < round || tally.size === 0) continue
+      const votes = new Map<string, number>()
+      for (const h of tally.values()) votes.set(h, (votes.get(h) ?? 0) + 1)
+      const [hash] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]
+      if (target == null || r > target.round) target = { round: r, hash }
+    }
+    if (target == null) return false
+    return await this.adopt(target.round, target.hash, signal)
+  }
+
+  private async adopt (round: number, hashHex: string, signal: AbortSignal): Promise<boolean> {
+    try {
+      const bytes = this.init.channel.getBlob(hashHex) ?? await this.init.channel.fetchBlob(hashHex, { signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
+      const params = float32FromBytes(bytes)
+      if (params.length !== this.params.length) throw new DriverError(`model ${hashHex.slice(0, 16)} has ${params.length} parameters, expected ${this.params.length}`)
+      const started = Date.now()
+      this.params = params
+      this.modelHash = fromHex(hashHex)
+      this.completed = round
+      this.round = round + 1
+      this.attempt = 0
+      this.ownResults.set(round, hashHex)
+      this.log(`synced to round ${round} (model ${hashHex.slice(0, 16)})`)
+      await this.init.onRound?.({
+        round, attempt: 0, modelHash: hashHex, survivorsHash: '', cohort: 0, survivors: 0, member: false, leader: false,
+        via: 'sync', startedAt: started, endedAt: Date.now(), ...this.trafficDelta()
+      }, params)
+      return true
+    } catch (err) {
+      if (!signal.aborted) this.log(`could not fetch model ${hashHex.slice(0, 16)} of round ${round}: ${(err as Error).message}`)
+      return false
+    }
+  }
+}
+
+function sleep (ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+  })
+}
+
+function anySignal (signals: Array<AbortSignal | undefined>): AbortSignal {
+  return AbortSignal.any(signals.filter((s): s is AbortSignal => s != null))
+}

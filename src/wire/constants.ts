@@ -1,0 +1,24 @@
+/**
+ * Wire-level constants: protocol version, domain tags and size limits that every peer enforces.
+ */
+
+/** Version carried in every Envelope; a peer rejects any other. */
+export const WIRE_VERSION = 1
+
+/** Domain tag prefixed to a RoundMessage body before it is signed. */
+export const ENVELOPE_DOMAIN = new TextEncoder().encode('fedswarm/envelope/v1')
+
+/**
+ * gossipsub caps one frame at 4 MiB; 256 KiB of that is kept for the signature, key and piggy-backed
+ * control messages, so one message carries at most this much. Anything larger is sent as a blob.
+ */
+export const MAX_GOSSIP_BYTES = 4 * 1024 * 1024 - 256 * 1024
+
+/** Vectors at most this large travel inside the Update message; larger ones as a blob. */
+export const DEFAULT_INLINE_LIMIT = 3 * 1024 * 1024
+
+/** Upper bound on cohort members in one Cohort / Survivors message. */
+export const MAX_COHORT = 1024
+
+/** Encodings of an update vector. */
+export const ENCODING_FLOAT32 = 1

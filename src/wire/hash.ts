@@ -1,0 +1,47 @@
+/**
+ * SHA-256 helpers shared by the wire, round and aggregation layers.
+ */
+import { createHash } from 'node:crypto'
+
+export function sha256 (...parts: Uint8Array[]): Uint8Array {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return new Uint8Array(h.digest())
+}
+
+export function toHex (bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
+}
+
+export function fromHex (hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}
+
+export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** Lexicographic byte order, used wherever the protocol sorts peers. */
+export function compareBytes (a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.byteLength, b.byteLength)
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
+  return a.byteLength - b.byteLength
+}
+
+/** The bytes of a float32 vector, little-endian (the canonical model / update serialization). */
+export function float32Bytes (v: Float32Array): Uint8Array {
+  const out = new Uint8Array(v.length * 4)
+  const view = new DataView(out.buffer)
+  for (let i = 0; i < v.length; i++) view.setFloat32(i * 4, v[i], true)
+  return out
+}
+
+export function float32FromBytes (b: Uint8Array): Float32Array {
+  if (b.byteLength % 4 !== 0) throw new RangeError(`float32 vector has ${b.byteLength} bytes, not a multiple of 4`)
+  const out = new Float32Array(b.byteLength / 4)
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true)
+  return out
+}
