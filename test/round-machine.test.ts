@@ -211,3 +211,24 @@ test('a survivor list from anyone but the leader, or naming a non-member, is rej
   const v2 = obs.machine.validate(await openMessage(await sealMessage(ranked[0].key, header({ survivors: { cohortHash: c.hash as any, survivors: withStranger } }))))
   assert.deepEqual(v2, { action: 'reject', reason: 'survivor list names a non-member' })
 })
+
+test('a leader that dies after the cohort costs the others one short timeout, not the update window', async () => {
+  const peers = await makePeers(4)
+  const net = new Net(peers)
+  await startAll(net)
+  const ranked = byRank(peers)
+  await net.fire(ranked[0], 'leader')
+  ranked[0].alive = false
+  const rest = ranked.slice(1)
+  for (const p of rest) await net.run(p, p.machine.handle({ type: 'trained' }, 1000))
+  for (const p of rest) {
+    // Every survivor saw 3 of 4 updates (>= half): each runs the straggler clock itself.
+    assert.ok(p.effects.some(e => e.type === 'set-timer' && e.name === 'straggler'), 'straggler clock armed')
+    await net.fire(p, 'straggler')
+    const due = p.effects.filter(e => e.type === 'set-timer' && e.name === 'survivors-deadline').at(-1)
+    assert.deepEqual(due, { type: 'set-timer', name: 'survivors-deadline', ms: 5000 })
+    await net.fire(p, 'survivors-deadline')
+    assert.equal(p.machine.phase, Phase.Aborted)
+    assert.match(p.machine.abortReason ?? '', /no survivor list/)
+  }
+})

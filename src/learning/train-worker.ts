@@ -1,11 +1,12 @@
 /**
  * Entry point of a training worker thread: picks the tfjs backend once, then runs the jobs the
- * `Trainer` sends, one at a time, loading datasets itself (cached per worker) so that jobs carry only
- * indices and parameters. Started by `trainer.ts`; not meant to be imported.
+ * `Trainer` sends, one at a time. Datasets come from the main thread's cache when it has them (shared
+ * memory, sent once per worker) or are loaded here and cached, so jobs carry only indices and parameters. Started by `trainer.ts`; not meant to be imported.
  */
 
 import { parentPort, workerData } from 'node:worker_threads'
 import { useBackend } from './backend.ts'
+import { adoptDataset } from './datasets.ts'
 import { errorData } from './errors.ts'
 import type { EvalResult, TrainResult } from './jobs.ts'
 import { evaluateLocal, trainLocal } from './local-train.ts'
@@ -26,6 +27,7 @@ ready.then(
 let queue: Promise<void> = Promise.resolve()
 
 port.on('message', (msg: ToWorker) => {
+  if (msg.share != null) adoptDataset(msg.share.key, msg.share.dataset)
   queue = queue.then(async () => {
     const shouldStop = (): boolean => Atomics.load(msg.cancel, 0) !== 0
     try {

@@ -2,13 +2,14 @@
  * A pool of worker threads that run local training and evaluation off the caller's event loop, so
  * gossip heartbeats and timers keep running while a peer trains. Jobs queue FIFO; workers start on
  * demand (up to `workers`), keep their datasets and models between jobs, and are unref'd while idle so
- * an idle pool does not keep the process alive.
+ * an idle pool does not keep the process alive. A dataset the calling thread has already loaded is
+ * shared with the workers (SharedArrayBuffer), not loaded again by each of them.
  */
 
 import { Worker } from 'node:worker_threads'
 import type { BackendChoice } from './constants.ts'
 import { DEFAULT_BACKEND, MAX_WORKERS, defaultWorkers } from './constants.ts'
-import { resolveSpec } from './datasets.ts'
+import { datasetKey, loadedDataset } from './datasets.ts'
 import { BackendError, TrainerError, reviveError } from './errors.ts'
 import { checkEvalJob, checkTrainJob } from './jobs.ts'
 import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
@@ -32,6 +33,8 @@ export interface Trainer {
 
 interface Pending {
   msg: ToWorker
+  /** Cache key of the job's dataset. */
+  key: string
   transfer: ArrayBuffer[]
   resolve: (r: any) => void
   reject: (e: Error) => void
@@ -43,6 +46,8 @@ interface Pending {
 interface Slot {
   worker: Worker
   ready: Promise<string>
+  /** Datasets whose shared copy this worker has been sent. */
+  shared: Set<string>
   job?: Pending
   dead: boolean
 }
@@ -97,7 +102,7 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
     let readyReject!: (e: Error) => void
     const ready = new Promise<string>((resolve, reject) => { readyResolve = resolve; readyReject = reject })
     ready.catch(() => {})
-    const slot: Slot = { worker, ready, dead: false }
+    const slot: Slot = { worker, ready, shared: new Set(), dead: false }
     worker.on('message', (msg: FromWorker) => {
       switch (msg.type) {
         case 'ready': readyResolve(msg.backend); break
@@ -138,15 +143,17 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
       const p = queue.shift()!
       slot.job = p
       slot.worker.ref()
-      slot.worker.postMessage(p.msg, p.transfer)
+      const ds = slot.shared.has(p.key) ? undefined : loadedDataset(p.key)
+      if (ds != null) slot.shared.add(p.key)
+      slot.worker.postMessage(ds != null ? { ...p.msg, share: { key: p.key, dataset: ds } } : p.msg, p.transfer)
     }
   }
 
-  const submit = async <R>(msg: ToWorker, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<R> => {
+  const submit = async <R>(msg: ToWorker, key: string, transfer: ArrayBuffer[], signal?: AbortSignal): Promise<R> => {
     if (closed) throw new TrainerError('trainer is closed')
     signal?.throwIfAborted()
     return await new Promise<R>((resolve, reject) => {
-      const p: Pending = { msg, transfer, resolve, reject, settled: false, signal }
+      const p: Pending = { msg, key, transfer, resolve, reject, settled: false, signal }
       if (signal != null) {
         p.onAbort = () => {
           Atomics.store(msg.cancel, 0, 1) // the worker stops at the next batch; its slot frees itself then
@@ -170,12 +177,15 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
       const signal = options.signal
       signal?.throwIfAborted()
       slot.worker.ref() // keep the process alive while someone waits for the worker
+      let onAbort: (() => void) | undefined
       try {
         if (signal == null) return await slot.ready
         return await Promise.race([slot.ready, new Promise<never>((_resolve, reject) => {
-          signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+          onAbort = () => reject(signal.reason)
+          signal.addEventListener('abort', onAbort, { once: true })
         })])
       } finally {
+        if (onAbort != null) signal?.removeEventListener('abort', onAbort)
         if (slot.job == null && !slot.dead) slot.worker.unref()
       }
     },
@@ -184,18 +194,18 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
       checkTrainJob(job)
       const params = job.params.slice()
       const indices = job.indices?.slice()
-      const dataset = resolveSpec(job.dataset, job.baseDir)
-      const msg: ToWorker = { type: 'train', id: nextId++, job: { ...job, dataset, baseDir: undefined, params, indices }, cancel: cancelFlag() }
+      const key = datasetKey(job.dataset, job.baseDir)
+      const msg: ToWorker = { type: 'train', id: nextId++, job: { ...job, dataset: JSON.parse(key), baseDir: undefined, params, indices }, cancel: cancelFlag() }
       const transfer = [params.buffer as ArrayBuffer, ...(indices != null ? [indices.buffer as ArrayBuffer] : [])]
-      return await submit<TrainResult>(msg, transfer, options.signal)
+      return await submit<TrainResult>(msg, key, transfer, options.signal)
     },
 
     async evaluate (job, options = {}) {
       checkEvalJob(job)
       const params = job.params.slice()
-      const dataset = resolveSpec(job.dataset, job.baseDir)
-      const msg: ToWorker = { type: 'evaluate', id: nextId++, job: { ...job, dataset, baseDir: undefined, params }, cancel: cancelFlag() }
-      return await submit<EvalResult>(msg, [params.buffer as ArrayBuffer], options.signal)
+      const key = datasetKey(job.dataset, job.baseDir)
+      const msg: ToWorker = { type: 'evaluate', id: nextId++, job: { ...job, dataset: JSON.parse(key), baseDir: undefined, params }, cancel: cancelFlag() }
+      return await submit<EvalResult>(msg, key, [params.buffer as ArrayBuffer], options.signal)
     },
 
     async close () {

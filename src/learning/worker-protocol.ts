@@ -1,10 +1,12 @@
 /**
  * Messages between a `Trainer` and its worker threads (`train-worker.ts`). Float32Array and
  * Uint32Array payloads travel in transfer lists; each job carries a one-word SharedArrayBuffer the
- * main thread sets to 1 to stop the job between batches.
+ * main thread sets to 1 to stop the job between batches. The first job of a worker on a dataset the
+ * main thread has loaded carries that dataset's SharedArrayBuffer views, so the worker need not load it.
  */
 
 import type { BackendChoice } from './constants.ts'
+import type { Dataset } from './datasets.ts'
 import type { ErrorData } from './errors.ts'
 import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
 
@@ -12,9 +14,12 @@ export interface WorkerInit {
   backend: BackendChoice
 }
 
+/** The main thread's copy of a dataset (SharedArrayBuffer views), for the worker's cache. */
+export interface SharedDataset { key: string, dataset: Dataset }
+
 export type ToWorker =
-  | { type: 'train', id: number, job: TrainJob, cancel: Int32Array }
-  | { type: 'evaluate', id: number, job: EvalJob, cancel: Int32Array }
+  | { type: 'train', id: number, job: TrainJob, cancel: Int32Array, share?: SharedDataset }
+  | { type: 'evaluate', id: number, job: EvalJob, cancel: Int32Array, share?: SharedDataset }
 
 export type FromWorker =
   | { type: 'ready', backend: string }

@@ -113,7 +113,8 @@ export class RoundDriver {
   private readonly results = new Map<number, Map<string, string>>()
   private readonly ownResults = new Map<number, string>()
   private readonly controller = new AbortController()
-  private wake?: () => void
+  /** Set when messages show the swarm is two or more rounds ahead: resync instead of retrying. */
+  private behind = false
   mismatches = 0
   rejected = 0
   private lastTraffic = { sent: 0, received: 0 }
@@ -158,6 +159,12 @@ export class RoundDriver {
       if (signal.aborted) break
       if (outcome === 'aborted') {
         if (await this.catchUp(this.round, signal)) continue
+        if (this.behind) {
+          this.behind = false
+          const before = this.completed
+          await this.syncHead(signal)
+          if (this.completed > before) continue
+        }
         this.attempt++
         if (this.attempt > ROUND_DEFAULTS.maxAttempts) {
           this.log(`round ${this.round}: giving up after ${this.attempt} attempts; syncing`)
@@ -170,7 +177,6 @@ export class RoundDriver {
 
   stop (): void {
     this.controller.abort()
-    this.wake?.()
   }
 
   // ---------------------------------------------------------------- attempts
@@ -388,7 +394,10 @@ export class RoundDriver {
     }
     if (m.round > this.round || cur == null) {
       this.pushFuture(key, vm)
-      if (m.round > this.round + 1) this.wake?.()
+      if (m.round > this.round + 1 && !this.behind) {
+        this.behind = true
+        cur?.settle('aborted')
+      }
     }
   }
 

@@ -78,8 +78,9 @@ interface UpdateInfo { peer: Uint8Array, hash: Uint8Array }
 /** Fraction of the cohort whose updates start the straggler clock. */
 const STRAGGLER_QUORUM = 0.5
 /**
- * Once that fraction has arrived after T ms, the leader waits at most T * STRAGGLER_FACTOR more (and at
- * least STRAGGLER_MIN_MS) for the rest before it fixes the survivor list.
+ * Once that fraction has arrived T ms after the attempt started (local training starts with it), the
+ * leader waits at most T * STRAGGLER_FACTOR more (and at least STRAGGLER_MIN_MS) for the rest before it
+ * fixes the survivor list.
  */
 const STRAGGLER_FACTOR = 1.5
 const STRAGGLER_MIN_MS = 2000
@@ -118,7 +119,8 @@ export class RoundMachine {
   private cohortPublished = false
   private survivorsPublished = false
   private stragglerArmed = false
-  private cohortAt = 0
+  private survivorsExpected = false
+  private startedAt = 0
   private now = 0
   private readonly selfRank: Uint8Array
 
@@ -264,6 +266,7 @@ export class RoundMachine {
 
   private onStart (out: Effect[]): Effect[] {
     const p = this.params
+    this.startedAt = this.now
     if (p.eligible) {
       out.push({ type: 'publish', message: { ...this.header(), join: { encPub: p.encPub as Uint8Array<ArrayBuffer>, maskPub: p.maskPub as Uint8Array<ArrayBuffer> } } })
     }
@@ -299,9 +302,9 @@ export class RoundMachine {
         return out
       case 'update-deadline':
       case 'straggler':
-        // Members keep waiting for the survivor list until the survivors deadline.
-        if (this.phase === Phase.Update && this.isLeader) return this.publishSurvivors(out)
-        return out
+        if (this.phase !== Phase.Update) return out
+        if (this.isLeader) return this.publishSurvivors(out)
+        return name === 'straggler' ? this.expectSurvivors(out) : out
       case 'survivors-deadline':
         if (this.phase !== Phase.Done) {
           return this.abort(this.survivors == null ? 'no survivor list before the deadline' : 'could not gather the survivors\' updates', out)
@@ -382,7 +385,6 @@ export class RoundMachine {
       }
     }
     this.cohort = { leader: vm.authorId, rank: c.rank, members: c.members, memberIds, hash, threshold: c.threshold }
-    this.cohortAt = this.now
     out.push({ type: 'clear-timer', name: 'leader' })
     out.push({ type: 'clear-timer', name: 'cohort-deadline' })
     this.go(Phase.Update, out)
@@ -404,14 +406,32 @@ export class RoundMachine {
     return out
   }
 
+  /**
+   * After each update: the leader fixes the survivor list once every member's update is in, or when the
+   * stragglers' time is up. Every other peer runs the same clock on what it sees, and from then on gives
+   * the leader `survivorsMs` to publish the list: a leader that died after the cohort costs one short
+   * timeout, not the whole update window.
+   */
   private afterUpdate (out: Effect[]): Effect[] {
-    if (this.cohort == null || this.phase !== Phase.Update || !this.isLeader) return out
+    if (this.cohort == null || this.phase !== Phase.Update) return out
     const n = this.cohort.members.length
-    if (this.updates.size >= n) return this.publishSurvivors(out)
+    if (this.updates.size >= n) {
+      if (this.isLeader) return this.publishSurvivors(out)
+      return this.expectSurvivors(out)
+    }
     if (!this.stragglerArmed && this.updates.size >= Math.max(this.cohort.threshold, Math.ceil(n * STRAGGLER_QUORUM))) {
       this.stragglerArmed = true
-      out.push({ type: 'set-timer', name: 'straggler', ms: Math.max(STRAGGLER_MIN_MS, (this.now - this.cohortAt) * STRAGGLER_FACTOR) })
+      out.push({ type: 'set-timer', name: 'straggler', ms: Math.max(STRAGGLER_MIN_MS, (this.now - this.startedAt) * STRAGGLER_FACTOR) })
     }
+    return out
+  }
+
+  /** A non-leader's view: the survivor list is due now; wait at most `survivorsMs` for it. */
+  private expectSurvivors (out: Effect[]): Effect[] {
+    if (this.survivorsExpected) return out
+    this.survivorsExpected = true
+    out.push({ type: 'clear-timer', name: 'straggler' })
+    out.push({ type: 'set-timer', name: 'survivors-deadline', ms: this.params.survivorsMs })
     return out
   }
 
