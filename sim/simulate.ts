@@ -16,7 +16,7 @@ import { createTrainer, initialParams, loadDataset, partition } from '../src/lea
 import type { Trainer } from '../src/learning/index.ts'
 import { RoundDriver } from '../src/round/driver.ts'
 import type { RoundRecord } from '../src/round/driver.ts'
-import { createPeerNode, linkPeers } from '../src/net/index.ts'
+import { createPeerNode, linkPeers, seededRandom } from '../src/net/index.ts'
 import type { PeerNode } from '../src/net/index.ts'
 import { createSwarmChannel } from '../src/net/swarm-channel.ts'
 import { createUpdateSource } from '../src/peer/update-source.ts'
@@ -65,18 +65,6 @@ interface LocalPeer {
 
 const CRASH_PHASES = [Phase.Join, Phase.Cohort, Phase.Update, Phase.Survivors]
 
-/** Simple seeded PRNG for fault injection (mulberry32). */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /**
  * Hosts a set of peers in this process and runs them until the task's last round. Used directly for
  * `--transport memory` and by each child process for `--transport tcp`.
@@ -102,7 +90,7 @@ export class PeerHost {
     this.trainer = init.trainer
     this.transport = init.transport
     this.dropout = init.dropout
-    this.random = rng(init.seed)
+    this.random = seededRandom(init.seed)
     this.log = init.log
     this.onRecord = init.onRecord
     this.memPrefix = `sim-${process.pid}-${Date.now()}`

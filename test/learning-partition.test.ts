@@ -35,7 +35,7 @@ test('parsePartition: the three forms, and errors listing them', () => {
   assert.deepEqual(parsePartition('iid'), { kind: 'iid' })
   assert.deepEqual(parsePartition('dirichlet:0.5'), { kind: 'dirichlet', alpha: 0.5 })
   assert.deepEqual(parsePartition('dirichlet:1e-2'), { kind: 'dirichlet', alpha: 0.01 })
-  assert.deepEqual(parsePartition('shards:2'), { kind: 'shards', perPeer: 2 })
+  assert.deepEqual(parsePartition('shards:2'), { kind: 'shards', shards: 2 })
   for (const bad of ['', 'IID', 'dirichlet', 'dirichlet:', 'dirichlet:0', 'dirichlet:-1', 'dirichlet:abc', 'shards:0', 'shards:1.5', 'shards:', 'uniform']) {
     assert.throws(() => parsePartition(bad), (e: Error) => e instanceof PartitionError && e.message.includes(JSON.stringify(bad)) &&
       e.message.includes('iid, dirichlet:<alpha> (alpha > 0) or shards:<per-peer> (an integer >= 1)'), bad)

@@ -77,7 +77,9 @@ test('the event loop stays responsive while a worker trains', async () => {
   }
   const wall = performance.now() - started
   assert.ok(wall > 300, `job took ${wall.toFixed(0)} ms, too short to tell`)
-  assert.ok(maxDelay < Math.min(150, wall / 4), `timer delayed up to ${maxDelay.toFixed(0)} ms during a ${wall.toFixed(0)} ms job`)
+  // training on this thread would hold the timer for the whole job (maxDelay ~ wall); off it, the delay
+  // is scheduling noise (tens of ms on a loaded 2-core machine)
+  assert.ok(maxDelay < wall / 3, `timer delayed up to ${maxDelay.toFixed(0)} ms during a ${wall.toFixed(0)} ms job`)
 })
 
 test('abort rejects at once, running or queued, and the trainer keeps working', async () => {

@@ -83,7 +83,9 @@ test('bad messages from a rogue peer are rejected and the swarm keeps training',
     ]
     for (const j of junk) await rogue.publish(topic, j).catch(() => {})
     await rogue.publish(topic, new Uint8Array(MAX_GOSSIP_BYTES + 1024)).catch(() => {})
-    await Promise.race([Promise.all(running), new Promise(resolve => setTimeout(resolve, 200_000))])
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(running), new Promise(resolve => { timer = setTimeout(resolve, 200_000) })])
+    clearTimeout(timer)
     controller.abort()
     for (let i = 0; i < 3; i++) assert.equal(records[i].length, 2, `peer ${i} completed ${records[i].length} rounds`)
     for (let r = 0; r < 2; r++) assert.equal(new Set(records.map(rs => rs[r].modelHash)).size, 1, `round ${r + 1} disagreement`)

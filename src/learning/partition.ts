@@ -7,36 +7,24 @@
 
 import { DIRICHLET_MAX_DRAWS, DIRICHLET_MIN_EXAMPLES, RNG_DOMAINS } from './constants.ts'
 import { PartitionError } from './errors.ts'
+import { parsePartition as parseTaskPartition } from '../config/partition.ts'
+import type { Partition } from '../config/partition.ts'
 import { createRng } from './prng.ts'
 import type { Rng } from './prng.ts'
 
-export type PartitionSpec =
-  | { kind: 'iid' }
-  | { kind: 'dirichlet', alpha: number }
-  | { kind: 'shards', perPeer: number }
+/** The parsed partition: the task module owns the syntax (`src/config/partition.ts`). */
+export type PartitionSpec = Partition
 
 /** What error messages say a partition must be. */
 export const PARTITION_FORMS = 'iid, dirichlet:<alpha> (alpha > 0) or shards:<per-peer> (an integer >= 1)'
 
-const DECIMAL = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/
-
 /** Parses `iid`, `dirichlet:<alpha>` or `shards:<per-peer>`; anything else is a `PartitionError` listing those. */
 export function parsePartition (spec: string): PartitionSpec {
-  if (typeof spec === 'string') {
-    if (spec === 'iid') return { kind: 'iid' }
-    const colon = spec.indexOf(':')
-    const kind = spec.slice(0, colon)
-    const arg = spec.slice(colon + 1)
-    if (colon > 0 && kind === 'dirichlet' && DECIMAL.test(arg)) {
-      const alpha = Number(arg)
-      if (Number.isFinite(alpha) && alpha > 0) return { kind: 'dirichlet', alpha }
-    }
-    if (colon > 0 && kind === 'shards' && /^\d+$/.test(arg)) {
-      const perPeer = Number(arg)
-      if (Number.isSafeInteger(perPeer) && perPeer >= 1) return { kind: 'shards', perPeer }
-    }
+  try {
+    return parseTaskPartition(spec)
+  } catch {
+    throw new PartitionError(`partition ${JSON.stringify(spec)} is not valid: use ${PARTITION_FORMS}`)
   }
-  throw new PartitionError(`partition ${JSON.stringify(spec)} is not valid: use ${PARTITION_FORMS}`)
 }
 
 /**
@@ -64,8 +52,8 @@ export function partition (labels: Uint8Array, peers: number, spec: string, seed
     case 'iid': parts = iid(n, peers, rng); break
     case 'dirichlet': parts = dirichlet(labels, peers, p.alpha, rng); break
     case 'shards': {
-      if (n < peers * p.perPeer) throw new PartitionError(`${spec}: cannot cut ${n} examples into ${peers} x ${p.perPeer} shards`)
-      parts = shards(labels, peers, p.perPeer, rng)
+      if (n < peers * p.shards) throw new PartitionError(`${spec}: cannot cut ${n} examples into ${peers} x ${p.shards} shards`)
+      parts = shards(labels, peers, p.shards, rng)
       break
     }
   }

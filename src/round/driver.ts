@@ -113,6 +113,8 @@ export class RoundDriver {
   private readonly results = new Map<number, Map<string, string>>()
   private readonly ownResults = new Map<number, string>()
   private readonly controller = new AbortController()
+  /** Pending onRound callbacks, in round order. */
+  private callbacks: Promise<void> = Promise.resolve()
   /** Set when messages show the swarm is two or more rounds ahead: resync instead of retrying. */
   private behind = false
   mismatches = 0
@@ -150,9 +152,17 @@ export class RoundDriver {
   /** Runs rounds until the last one is done or the signal aborts. */
   async run (opts: { signal?: AbortSignal } = {}): Promise<void> {
     const signal = anySignal([this.controller.signal, opts.signal])
+    try {
+      await this.init.channel.waitForMesh({ minPeers: this.init.meshPeers ?? 1, timeoutMs: ROUND_DEFAULTS.meshTimeoutMs, signal })
+      await this.syncHead(signal)
+      await this.loop(signal)
+    } finally {
+      await this.callbacks
+    }
+  }
+
+  private async loop (signal: AbortSignal): Promise<void> {
     const t = this.init.task
-    await this.init.channel.waitForMesh({ minPeers: this.init.meshPeers ?? 1, timeoutMs: ROUND_DEFAULTS.meshTimeoutMs, signal })
-    await this.syncHead(signal)
     while (!signal.aborted && this.completed < this.lastRound) {
       this.round = this.completed + 1
       const outcome = await this.runAttempt(signal)
@@ -534,8 +544,10 @@ export class RoundDriver {
       result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors }
     })
     this.attempt = 0
+    // The next round starts at once; run() waits for this callback before it returns.
+    this.callbacks = this.callbacks.then(async () => await this.init.onRound?.(record, next))
+      .catch(err => this.log(`round ${record.round}: onRound callback failed: ${(err as Error).message}`))
     cur.settle('done')
-    await this.init.onRound?.(record, next)
   }
 
   private trafficDelta (): { roundSent: number, roundReceived: number } {
@@ -607,10 +619,12 @@ export class RoundDriver {
       this.attempt = 0
       this.ownResults.set(round, hashHex)
       this.log(`synced to round ${round} (model ${hashHex.slice(0, 16)})`)
-      await this.init.onRound?.({
+      const record: RoundRecord = {
         round, attempt: 0, modelHash: hashHex, survivorsHash: '', cohort: 0, survivors: 0, member: false, leader: false,
         via: 'sync', startedAt: started, endedAt: Date.now(), ...this.trafficDelta()
-      }, params)
+      }
+      this.callbacks = this.callbacks.then(async () => await this.init.onRound?.(record, params))
+        .catch(err => this.log(`round ${round}: onRound callback failed: ${(err as Error).message}`))
       return true
     } catch (err) {
       if (!signal.aborted) this.log(`could not fetch model ${hashHex.slice(0, 16)} of round ${round}: ${(err as Error).message}`)
