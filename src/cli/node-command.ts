@@ -23,10 +23,11 @@ export interface NodeOptions {
 }
 
 export async function runNode (o: NodeOptions): Promise<number> {
-  const { task, baseDir } = await readTaskFile(o.task)
+  const { task } = await readTaskFile(o.task)
   const id = computeTaskId(task)
-  const selection = parseDataSpec(o.data, { baseDir: process.cwd() })
-  const dataset = await loadDataset(selection.dataset, { baseDir: selection.dataset.kind === 'mnist' || selection.dataset.kind === 'fashion-mnist' ? baseDir : process.cwd() })
+  // --data paths are relative to where the command runs; the task's own paths to the task file.
+  const selection = parseDataSpec(o.data, { baseDir: process.cwd(), template: task.dataset })
+  const dataset = await loadDataset(selection.dataset, { baseDir: process.cwd() })
   let indices: Uint32Array | undefined
   if (selection.partition != null) {
     const parts = partition(dataset.trainY, selection.partition.of, selection.partition.spec, task.seed)
@@ -63,7 +64,8 @@ export async function runNode (o: NodeOptions): Promise<number> {
       log: (line) => process.stdout.write(`${line}\n`),
       onRound: async (rec, params) => {
         await dir.saveModel({ taskId: id, round: rec.round, hash: rec.modelHash, params })
-        const ev = await trainer.evaluate({ model: task.model, dataset: task.dataset, baseDir, params, limit: 2000 }, { signal: controller.signal }).catch(() => undefined)
+        // Evaluated on this peer's own test set (the test part of --data).
+        const ev = await trainer.evaluate({ model: task.model, dataset: selection.dataset, baseDir: process.cwd(), params, limit: 2000 }, { signal: controller.signal }).catch(() => undefined)
         await dir.appendRoundRecord({ ...rec, accuracy: ev?.accuracy ?? null })
         process.stdout.write(`round ${rec.round}: model ${rec.modelHash.slice(0, 16)} via ${rec.via}, cohort ${rec.cohort}, survivors ${rec.survivors}` +
           `${rec.member ? ', member' : ''}${rec.leader ? ', leader' : ''}${ev != null ? `, accuracy ${(ev.accuracy * 100).toFixed(2)}% (2,000 test examples)` : ''}\n`)
