@@ -62,6 +62,9 @@ test('node processes train together; a SIGKILLed peer restarts from its data dir
     assert.match(await until(again, /starting after round (\d+)/, 60_000).then(m => m[0]), /starting after round [1-9]/)
     const finals = await Promise.all([first, third, again].map(async p => (await until(p, /^round 4: model ([0-9a-f]{16})/m, 240_000))[1]))
     assert.equal(new Set(finals).size, 1, `final models differ: ${finals.join(' ')}`)
+    // Finished peers keep serving until stopped; SIGTERM shuts them down cleanly.
+    for (const p of [first, third, again]) await until(p, /task finished at round 4/, 60_000)
+    for (const p of [first, third, again]) p.child.kill('SIGTERM')
     for (const p of [first, third, again]) assert.equal(await p.exited, 0, p.out)
   } finally {
     for (const p of procs) p.child.kill('SIGKILL')

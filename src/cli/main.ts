@@ -64,6 +64,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--bootstrap <multiaddr...>', 'peers to dial first (…/p2p/<peer-id>)', [])
     .option('--data-dir <dir>', 'identity, models and round records (default .fedswarm/<task id>)')
     .option('--mdns', 'discover peers on the local network')
+    .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('--verbose', 'stack traces on errors')
     .action(async (opts) => { code = await runNode(opts) })

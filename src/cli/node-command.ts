@@ -18,6 +18,7 @@ export interface NodeOptions {
   bootstrap: string[]
   dataDir?: string
   mdns?: boolean
+  exitWhenDone?: boolean
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'
   verbose?: boolean
 }
@@ -72,7 +73,14 @@ export async function runNode (o: NodeOptions): Promise<number> {
       }
     })
     await driver.run({ signal: controller.signal })
-    process.stdout.write(controller.signal.aborted ? 'stopped\n' : `task finished at round ${driver.model.round}\n`)
+    if (!controller.signal.aborted && o.exitWhenDone !== true) {
+      // Stay up: late or restarted peers fetch the final model from us by hash.
+      process.stdout.write(`task finished at round ${driver.model.round}; serving the final model to late peers until stopped\n`)
+      await new Promise<void>(resolve => controller.signal.addEventListener('abort', () => resolve(), { once: true }))
+    } else if (!controller.signal.aborted) {
+      process.stdout.write(`task finished at round ${driver.model.round}\n`)
+    }
+    process.stdout.write('stopped\n')
     return 0
   } finally {
     process.off('SIGINT', stop)
