@@ -232,3 +232,17 @@ test('a leader that dies after the cohort costs the others one short timeout, no
     assert.match(p.machine.abortReason ?? '', /no survivor list/)
   }
 })
+
+test('the join window stays open once more while fewer joins than expected have arrived', async () => {
+  const peers = await makePeers(4, { expectedJoins: 4 })
+  const net = new Net(peers)
+  const late = peers[3]
+  late.alive = false // its join is not delivered yet
+  for (const p of peers.slice(0, 3)) await net.run(p, p.machine.handle({ type: 'start' }, 0))
+  const p0 = peers[0]
+  await net.fire(p0, 'join')
+  assert.equal(p0.machine.phase, Phase.Join, 'window extended')
+  assert.deepEqual(p0.effects.filter(e => e.type === 'set-timer' && e.name === 'join').length, 2)
+  await net.fire(p0, 'join')
+  assert.equal(p0.machine.phase, Phase.Cohort, 'extended only once')
+})

@@ -11,6 +11,8 @@ export const ROUND_DEFAULTS = {
   /** Early messages (later rounds / attempts) kept at most. */
   maxBufferedMessages: 2_000,
   syncTimeoutMs: 10_000,
+  /** Fraction of the join window after which a peer pulls the attempt's messages from neighbours. */
+  pullAt: 0.6,
   syncTries: 6,
   syncRetryMs: 500,
   maxSyncEnvelopes: 4_096,

@@ -113,6 +113,8 @@ export class RoundDriver {
   private readonly results = new Map<number, Map<string, string>>()
   private readonly ownResults = new Map<number, string>()
   private readonly controller = new AbortController()
+  /** Survivors of the last round this peer aggregated: the joins its next join window waits for. */
+  private lastSurvivors = 0
   /** Pending onRound callbacks, in round order. */
   private callbacks: Promise<void> = Promise.resolve()
   /** Set when messages show the swarm is two or more rounds ahead: resync instead of retrying. */
@@ -227,6 +229,7 @@ export class RoundDriver {
       survivorsMs: t.timeouts.survivorsMs,
       maxFallbacks: ROUND_DEFAULTS.maxFallbacks,
       eligible: this.init.updates.eligible,
+      expectedJoins: this.lastSurvivors,
       encPub: randomBytes(32),
       maskPub: randomBytes(32)
     })
@@ -244,7 +247,11 @@ export class RoundDriver {
     this.future.delete(key)
     this.futureCount -= early.length
     for (const vm of early) this.accept(vm)
+    // Gossip is best-effort and a peer that just (re)started missed what was sent before it joined the
+    // mesh: before the join window closes, ask neighbours for this attempt's messages.
+    const pull = setTimeout(() => { void this.pullAttempt(signal) }, Math.round(this.init.task.timeouts.joinMs * ROUND_DEFAULTS.pullAt))
     const outcome = await done
+    clearTimeout(pull)
     signal.removeEventListener('abort', onAbort)
     const cur = this.current
     if (cur != null) for (const tm of cur.timers.values()) clearTimeout(tm)
@@ -440,6 +447,32 @@ export class RoundDriver {
 
   // ---------------------------------------------------------------- gathering and aggregating
 
+  /** Asks neighbours for the current attempt's messages and takes the ones this peer lacks. */
+  private async pullAttempt (signal: AbortSignal): Promise<void> {
+    const cur = this.current
+    if (cur == null) return
+    const key = `${this.round}/${this.attempt}`
+    try {
+      const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have: [] })
+      const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
+      const held = this.history.get(key) ?? new Map()
+      for (const a of answers) {
+        let res: SyncResponse
+        try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
+        for (const env of res.envelopes) {
+          if (this.current !== cur) return
+          if (held.has(toHex(sha256(env)))) continue
+          try {
+            const vm = await openMessage(env)
+            if (this.check(vm).action === 'accept') this.accept(vm)
+          } catch { /* a bad relay is skipped */ }
+        }
+      }
+    } catch (err) {
+      if (!signal.aborted) this.log(`round ${this.round}: pulling the attempt's messages failed: ${(err as Error).message}`)
+    }
+  }
+
   /** Gathers updates named by the survivor list that gossip did not bring, from any peer that has them. */
   private async fetchUpdates (cur: Current, missing: Survivor[]): Promise<void> {
     const signal = this.controller.signal
@@ -512,6 +545,7 @@ export class RoundDriver {
     this.init.channel.putBlob(float32Bytes(next))
     const hex = toHex(modelHash)
     this.ownResults.set(this.round, hex)
+    this.lastSurvivors = survivors
     const tally = this.results.get(this.round)
     if (tally != null) {
       for (const [peer, h] of tally) {

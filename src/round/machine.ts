@@ -37,6 +37,11 @@ export interface RoundParams {
   maxFallbacks: number
   /** Whether this peer trains and may be picked (it has data and budget). */
   eligible: boolean
+  /**
+   * Joins expected (e.g. the previous round's survivors). If fewer have arrived when the join window
+   * closes, it stays open once more for `joinMs`. 0 = no expectation.
+   */
+  expectedJoins?: number
   /** Fresh per-round public keys for the Join (used by secure aggregation). */
   encPub: Uint8Array
   maskPub: Uint8Array
@@ -120,6 +125,7 @@ export class RoundMachine {
   private survivorsPublished = false
   private stragglerArmed = false
   private survivorsExpected = false
+  private joinExtended = false
   private startedAt = 0
   private now = 0
   private readonly selfRank: Uint8Array
@@ -287,6 +293,13 @@ export class RoundMachine {
     const p = this.params
     switch (name) {
       case 'join': {
+        const expected = Math.min(p.expectedJoins ?? 0, p.cohortSize)
+        if (this.phase === Phase.Join && this.cohort == null && !this.joinExtended && this.joins.size < expected) {
+          this.joinExtended = true
+          out.push({ type: 'set-timer', name: 'join', ms: p.joinMs })
+          out.push({ type: 'set-timer', name: 'cohort-deadline', ms: p.joinMs + (p.maxFallbacks + 1) * p.cohortMs })
+          return out
+        }
         if (this.phase === Phase.Join) this.go(Phase.Cohort, out)
         if (this.cohort != null) return out
         const k = this.selfLeaderRank()
