@@ -10,6 +10,8 @@ export const ROUND_DEFAULTS = {
   meshTimeoutMs: 15_000,
   /** Early messages (later rounds / attempts) kept at most. */
   maxBufferedMessages: 2_000,
+  /** ... and at most this many bytes of them. */
+  maxBufferedBytes: 64 * 1024 * 1024,
   syncTimeoutMs: 10_000,
   /** Fraction of the join window after which a peer pulls the attempt's messages from neighbours. */
   pullAt: 0.6,

@@ -107,6 +107,7 @@ export class RoundDriver {
   /** Messages for rounds/attempts not started yet, by "round/attempt". */
   private readonly future = new Map<string, VerifiedMessage[]>()
   private futureCount = 0
+  private futureBytes = 0
   /** Every message of the current and previous attempts, for sync answers. */
   private readonly history = new Map<string, Map<string, Uint8Array>>()
   /** Results seen: round -> (peer -> model hash hex). */
@@ -244,8 +245,14 @@ export class RoundDriver {
     // Replay messages that arrived early for this attempt.
     const key = `${this.round}/${this.attempt}`
     const early = this.future.get(key) ?? []
-    this.future.delete(key)
-    this.futureCount -= early.length
+    // Take this attempt's early messages and drop those of attempts that will never run.
+    for (const [k, list] of [...this.future]) {
+      const [r, a] = k.split('/').map(Number)
+      if (k !== key && (r > this.round || (r === this.round && a > this.attempt))) continue
+      this.future.delete(k)
+      this.futureCount -= list.length
+      for (const vm of list) this.futureBytes -= vm.bytes.byteLength
+    }
     for (const vm of early) this.accept(vm)
     // Gossip is best-effort and a peer that just (re)started missed what was sent before it joined the
     // mesh: before the join window closes, ask neighbours for this attempt's messages.
@@ -379,7 +386,9 @@ export class RoundDriver {
     if (m.round < this.round || (m.round === this.round && m.attempt < this.attempt)) return { action: 'ignore', reason: 'stale round' }
     if (m.round > this.round || m.attempt > this.attempt || this.current == null) {
       if (m.round === this.round && !bytesEqual(m.base, this.modelHash)) return { action: 'reject', reason: 'wrong base model' }
-      if (this.futureCount >= ROUND_DEFAULTS.maxBufferedMessages) return { action: 'ignore', reason: 'too many early messages' }
+      if (this.futureCount >= ROUND_DEFAULTS.maxBufferedMessages || this.futureBytes + vm.bytes.byteLength > ROUND_DEFAULTS.maxBufferedBytes) {
+        return { action: 'ignore', reason: 'too many early messages' }
+      }
       return { action: 'accept' }
     }
     return this.current.machine.validate(vm)
@@ -423,6 +432,7 @@ export class RoundDriver {
     if (list == null) { list = []; this.future.set(key, list) }
     list.push(vm)
     this.futureCount++
+    this.futureBytes += vm.bytes.byteLength
   }
 
   private onResult (vm: VerifiedMessage): void {
