@@ -398,16 +398,18 @@ export class RoundDriver {
     const m = vm.message
     if (m.result != null) return this.onResult(vm)
     const key = `${m.round}/${m.attempt}`
+    const hash = sha256(vm.bytes)
+    const hex = toHex(hash)
     let h = this.history.get(key)
     if (h == null) { h = new Map(); this.history.set(key, h) }
-    h.set(toHex(sha256(vm.bytes)), vm.bytes)
+    h.set(hex, vm.bytes)
     const cur = this.current
     if (cur != null && m.round === this.round && m.attempt === this.attempt) {
       // Re-check: state may have moved since validation (e.g. a duplicate arrived meanwhile).
       const v = cur.machine.validate(vm)
       if (v.action !== 'accept') return
-      if (m.update != null) cur.envelopes.set(toHex(sha256(vm.bytes)), vm)
-      this.feed({ type: 'message', message: vm, hash: sha256(vm.bytes) })
+      if (m.update != null) cur.envelopes.set(hex, vm)
+      this.feed({ type: 'message', message: vm, hash })
       return
     }
     if (m.round === this.round && m.attempt > this.attempt) {
@@ -459,25 +461,9 @@ export class RoundDriver {
 
   /** Asks neighbours for the current attempt's messages and takes the ones this peer lacks. */
   private async pullAttempt (signal: AbortSignal): Promise<void> {
-    const cur = this.current
-    if (cur == null) return
-    const key = `${this.round}/${this.attempt}`
+    const held = this.history.get(`${this.round}/${this.attempt}`)
     try {
-      const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have: [] })
-      const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
-      const held = this.history.get(key) ?? new Map()
-      for (const a of answers) {
-        let res: SyncResponse
-        try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
-        for (const env of res.envelopes) {
-          if (this.current !== cur) return
-          if (held.has(toHex(sha256(env)))) continue
-          try {
-            const vm = await openMessage(env)
-            if (this.check(vm).action === 'accept') this.accept(vm)
-          } catch { /* a bad relay is skipped */ }
-        }
-      }
+      await this.pullEnvelopes(hex => held?.has(hex) !== true, signal)
     } catch (err) {
       if (!signal.aborted) this.log(`round ${this.round}: pulling the attempt's messages failed: ${(err as Error).message}`)
     }
@@ -492,24 +478,35 @@ export class RoundDriver {
         if (tries > 0) await sleep(ROUND_DEFAULTS.syncRetryMs, signal)
         const wanted = want()
         if (wanted.size === 0 || cur.machine.phase !== Phase.Survivors) return
-        const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have: [] })
-        const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
-        for (const a of answers) {
-          let res: SyncResponse
-          try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
-          for (const env of res.envelopes) {
-            if (!wanted.has(toHex(sha256(env)))) continue
-            try {
-              this.accept(await openMessage(env))
-            } catch { /* a bad relay is skipped */ }
-          }
-        }
+        await this.pullEnvelopes(hex => wanted.has(hex), signal)
       }
       if (this.current === cur && cur.machine.phase === Phase.Survivors) {
         this.log(`round ${this.round}: ${want().size} of ${missing.length} update(s) named by the survivor list could not be found`)
       }
     } catch (err) {
       if (!signal.aborted) this.log(`round ${this.round}: fetching updates failed: ${(err as Error).message}`)
+    }
+  }
+
+  /**
+   * Asks neighbours over the sync protocol for the messages of the current attempt and takes, through
+   * the same checks as gossip, those whose envelope hash `want` selects.
+   */
+  private async pullEnvelopes (want: (hashHex: string) => boolean, signal: AbortSignal): Promise<void> {
+    const cur = this.current
+    const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have: [] })
+    const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
+    for (const a of answers) {
+      let res: SyncResponse
+      try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
+      for (const env of res.envelopes) {
+        if (this.current !== cur) return
+        if (!want(toHex(sha256(env)))) continue
+        try {
+          const vm = await openMessage(env)
+          if (this.check(vm).action === 'accept') this.accept(vm)
+        } catch { /* a bad relay is skipped */ }
+      }
     }
   }
 

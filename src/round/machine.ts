@@ -266,7 +266,7 @@ export class RoundMachine {
         out.push({ type: 'clear-timer', name: 'survivors-deadline' })
         out.push({ type: 'done', modelHash: ev.modelHash, survivorsHash: this.survivors.hash, survivors: this.survivors.list.length, cohort: this.cohort.members.length })
         return out
-      case 'message': return this.onMessage(ev.message, out)
+      case 'message': return this.onMessage(ev.message, ev.hash, out)
     }
   }
 
@@ -346,7 +346,7 @@ export class RoundMachine {
     return out
   }
 
-  private onMessage (vm: VerifiedMessage, out: Effect[]): Effect[] {
+  private onMessage (vm: VerifiedMessage, hash: Uint8Array, out: Effect[]): Effect[] {
     const m = vm.message
     if (m.join != null) {
       if (this.joins.has(vm.authorId)) return out
@@ -362,7 +362,7 @@ export class RoundMachine {
     }
     if (m.cohort != null) return this.onCohort(vm, m.cohort, out)
     if (m.update != null) {
-      const info = { peer: vm.author.toMultihash().bytes, hash: sha256(vm.bytes) }
+      const info = { peer: vm.author.toMultihash().bytes, hash }
       if (this.cohort == null) {
         this.pendingUpdates.set(vm.authorId, { info, cohortHash: m.update.cohortHash })
         return out
