@@ -200,7 +200,8 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   const controller = new AbortController()
   const signal = AbortSignal.any([controller.signal, ...(init.signal != null ? [init.signal] : [])])
   const records = new Map<number, PeerRecord[]>()
-  const modelParams = new Map<string, Float32Array>()
+  /** One copy of each round's model(s), by round then hash, until the round's row is out. */
+  const modelParams = new Map<number, Map<string, Float32Array>>()
   const rows: RoundRow[] = []
   let prevEnd = started
   let emitted = 0
@@ -210,16 +211,19 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     let list = records.get(rec.round)
     if (list == null) { list = []; records.set(rec.round, list) }
     list.push(rec)
-    if (params != null && !modelParams.has(rec.modelHash)) modelParams.set(rec.modelHash, params)
+    if (params == null) return
+    let models = modelParams.get(rec.round)
+    if (models == null) { models = new Map(); modelParams.set(rec.round, models) }
+    if (!models.has(rec.modelHash)) models.set(rec.modelHash, params)
   }
 
-  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord: (r, p) => onRecord(r, p) })
+  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord })
   const children: ChildProcess[] = []
   let livePeers = (): number => host.peers.filter(p => !p.crashed).length
 
   try {
     if (init.transport === 'tcp' && init.processes > 0) {
-      const remote = await startChildren(init, taskId, parts, children, onRecord, modelParams, log, signal)
+      const remote = await startChildren(init, taskId, parts, children, onRecord, log, signal)
       livePeers = () => remote.live()
     } else {
       for (let i = 0; i < init.peers; i++) await host.addPeer(i, parts[i], m0)
@@ -249,7 +253,8 @@ export async function simulate (init: SimInit): Promise<SimReport> {
         const row: RoundRow = { ...summary, accuracy: null, loss: null, epsilon: null }
         rows.push(row)
         emitted = r
-        const params = modelParams.get(summary.modelHash)
+        const params = modelParams.get(r)?.get(summary.modelHash)
+        modelParams.delete(r)
         evaluating = evaluating.then(async () => {
           if (params != null) {
             const ev = await trainer.evaluate({ model: task.model, dataset: task.dataset, params, limit: init.evalLimit }, { signal })
@@ -258,7 +263,6 @@ export async function simulate (init: SimInit): Promise<SimReport> {
           }
           init.onRow?.(row)
         }).catch(err => { if (!signal.aborted) log(`evaluation of round ${r} failed: ${(err as Error).message}`) })
-        for (const h of [...modelParams.keys()]) if (h !== summary.modelHash && !rows.some(x => x.modelHash === h)) modelParams.delete(h)
       }
       if (emitted >= task.rounds) break
       if (Date.now() > deadline) {
@@ -297,7 +301,7 @@ interface ChildHandle { proc: ChildProcess, addrs: string[], live: number }
 
 async function startChildren (
   init: SimInit, taskId: string, parts: Uint32Array[], children: ChildProcess[],
-  onRecord: (rec: PeerRecord, params?: Float32Array) => void, modelParams: Map<string, Float32Array>,
+  onRecord: (rec: PeerRecord, params?: Float32Array) => void,
   log: (l: string) => void, signal: AbortSignal
 ): Promise<{ live: () => number }> {
   const n = Math.min(init.processes, init.peers)
@@ -336,6 +340,5 @@ async function startChildren (
   // Link every child's peers to peers of the other children.
   const all = handles.flatMap(h => h.addrs)
   for (const h of handles) h.proc.send({ type: 'link', addrs: all.filter(a => !h.addrs.includes(a)), meshPeers: Math.min(2, init.peers - 1) })
-  void modelParams
   return { live: () => handles.reduce((s, h) => s + h.live, 0) }
 }

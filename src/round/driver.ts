@@ -81,8 +81,8 @@ interface Current {
   envelopes: Map<string, VerifiedMessage>
   settle: (outcome: 'done' | 'aborted' | 'superseded') => void
   startedAt: number
-  /** M[r] once aggregated, until the machine confirms. */
-  pendingModel?: Float32Array
+  /** M[r] and its canonical bytes once aggregated, until the machine confirms. */
+  pendingModel?: { params: Float32Array, bytes: Uint8Array }
 }
 
 export class DriverError extends Error {
@@ -103,7 +103,7 @@ export class RoundDriver {
   private round: number
   private attempt = 0
   private current?: Current
-  private training?: { round: number, promise: Promise<LocalUpdate | undefined>, result?: LocalUpdate }
+  private training?: { round: number, result?: LocalUpdate }
   /** Messages for rounds/attempts not started yet, by "round/attempt". */
   private readonly future = new Map<string, VerifiedMessage[]>()
   private futureCount = 0
@@ -133,12 +133,11 @@ export class RoundDriver {
     this.log = init.log ?? (() => {})
     this.inlineLimit = init.inlineLimit ?? DEFAULT_INLINE_LIMIT
     this.params = init.model.params
-    this.modelHash = sha256(float32Bytes(this.params))
+    this.modelHash = fromHex(init.channel.putBlob(float32Bytes(this.params)))
     this.completed = init.model.round
     this.round = this.completed + 1
     init.channel.listen(async (data, from) => await this.onGossip(data, from))
     init.channel.serveSync(async (req) => await this.answerSync(req))
-    init.channel.putBlob(float32Bytes(this.params))
   }
 
   get lastRound (): number {
@@ -198,18 +197,14 @@ export class RoundDriver {
     if (this.training?.round === this.round || !this.init.updates.eligible) return
     const round = this.round
     const base = this.params
-    const tr: NonNullable<RoundDriver['training']> = {
-      round,
-      promise: this.init.updates.train(base, round, { signal }).then(r => {
-        tr.result = r
-        if (this.current != null && this.round === round) this.feed({ type: 'trained' })
-        return r
-      }, err => {
-        if (!signal.aborted) this.log(`round ${round}: local training failed: ${(err as Error).message}`)
-        return undefined
-      })
-    }
+    const tr: NonNullable<RoundDriver['training']> = { round }
     this.training = tr
+    this.init.updates.train(base, round, { signal }).then(r => {
+      tr.result = r
+      if (this.current != null && this.round === round) this.feed({ type: 'trained' })
+    }, err => {
+      if (!signal.aborted) this.log(`round ${round}: local training failed: ${(err as Error).message}`)
+    })
   }
 
   private async runAttempt (signal: AbortSignal): Promise<'done' | 'aborted' | 'superseded'> {
@@ -445,16 +440,27 @@ export class RoundDriver {
     if (tally == null) { tally = new Map(); this.results.set(r, tally) }
     tally.set(vm.authorId, hex)
     const own = this.ownResults.get(r)
-    if (own != null && own !== hex && vm.authorId !== this.selfId) {
-      this.mismatches++
-      this.log(`MODEL MISMATCH in round ${r}: ${vm.authorId} has ${hex.slice(0, 16)}, this peer has ${own.slice(0, 16)}`)
-    }
+    if (own != null) this.compareResult(r, vm.authorId, hex, own)
     // Someone finished a round this peer has not: if we are mid-way in an earlier round, catch up.
     if (r > this.round && this.current != null) {
       this.log(`round ${this.round}: the swarm finished round ${r}; catching up`)
       this.current.settle('aborted')
     }
     for (const k of this.results.keys()) if (k < this.completed - 5) this.results.delete(k)
+    for (const k of this.ownResults.keys()) if (k < this.completed - 5) this.ownResults.delete(k)
+  }
+
+  /** Reports loudly when another peer's M[r] differs from ours: Invariant 1 is broken. */
+  private compareResult (round: number, peer: string, theirs: string, ours: string): void {
+    if (theirs === ours || peer === this.selfId) return
+    this.mismatches++
+    this.log(`MODEL MISMATCH in round ${round}: ${peer} has ${theirs.slice(0, 16)}, this peer has ${ours.slice(0, 16)}`)
+  }
+
+  /** Hands a completed round to `onRound` after the ones before it; run() waits for them at exit. */
+  private emitRecord (record: RoundRecord, params: Float32Array): void {
+    this.callbacks = this.callbacks.then(async () => await this.init.onRound?.(record, params))
+      .catch(err => this.log(`round ${record.round}: onRound callback failed: ${(err as Error).message}`))
   }
 
   // ---------------------------------------------------------------- gathering and aggregating
@@ -534,8 +540,9 @@ export class RoundDriver {
       const a = this.init.task.aggregation
       const next = fedAvg(this.params, updates, { weighting: a.weighting, serverLearningRate: a.serverLearningRate })
       if (this.current !== cur) return
-      cur.pendingModel = next
-      this.feed({ type: 'aggregated', modelHash: sha256(float32Bytes(next)) })
+      const bytes = float32Bytes(next)
+      cur.pendingModel = { params: next, bytes }
+      this.feed({ type: 'aggregated', modelHash: sha256(bytes) })
     } catch (err) {
       this.log(`round ${this.round}: aggregation failed: ${(err as Error).message}`)
       if (this.current === cur) cur.settle('aborted')
@@ -543,25 +550,17 @@ export class RoundDriver {
   }
 
   private async finish (cur: Current, modelHash: Uint8Array, survivorsHash: Uint8Array, survivors: number, cohort: number): Promise<void> {
-    const next = cur.pendingModel
-    if (next == null) return
+    if (cur.pendingModel == null) return
+    const { params: next, bytes } = cur.pendingModel
     const m = cur.machine
     this.params = next
     this.modelHash = modelHash
     this.completed = this.round
-    this.init.channel.putBlob(float32Bytes(next))
-    const hex = toHex(modelHash)
+    // Served by hash to peers that fall behind.
+    const hex = this.init.channel.putBlob(bytes)
     this.ownResults.set(this.round, hex)
     this.lastSurvivors = survivors
-    const tally = this.results.get(this.round)
-    if (tally != null) {
-      for (const [peer, h] of tally) {
-        if (h !== hex && peer !== this.selfId) {
-          this.mismatches++
-          this.log(`MODEL MISMATCH in round ${this.round}: ${peer} has ${h.slice(0, 16)}, this peer has ${hex.slice(0, 16)}`)
-        }
-      }
-    }
+    for (const [peer, h] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, h, hex)
     const record: RoundRecord = {
       round: this.round,
       attempt: this.attempt,
@@ -585,9 +584,7 @@ export class RoundDriver {
       result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors }
     })
     this.attempt = 0
-    // The next round starts at once; run() waits for this callback before it returns.
-    this.callbacks = this.callbacks.then(async () => await this.init.onRound?.(record, next))
-      .catch(err => this.log(`round ${record.round}: onRound callback failed: ${(err as Error).message}`))
+    this.emitRecord(record, next)
     cur.settle('done')
   }
 
@@ -664,8 +661,7 @@ export class RoundDriver {
         round, attempt: 0, modelHash: hashHex, survivorsHash: '', cohort: 0, survivors: 0, member: false, leader: false,
         via: 'sync', startedAt: started, endedAt: Date.now(), ...this.trafficDelta()
       }
-      this.callbacks = this.callbacks.then(async () => await this.init.onRound?.(record, params))
-        .catch(err => this.log(`round ${round}: onRound callback failed: ${(err as Error).message}`))
+      this.emitRecord(record, params)
       return true
     } catch (err) {
       if (!signal.aborted) this.log(`could not fetch model ${hashHex.slice(0, 16)} of round ${round}: ${(err as Error).message}`)

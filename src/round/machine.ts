@@ -117,7 +117,6 @@ export class RoundMachine {
   /** Updates seen before this peer committed to a cohort, re-checked on commit. */
   private readonly pendingUpdates = new Map<string, { info: UpdateInfo, cohortHash: Uint8Array }>()
   survivors?: { list: Survivor[], hash: Uint8Array }
-  modelHash?: Uint8Array
   abortReason?: string
   private trained = false
   private updatePublished = false
@@ -261,7 +260,6 @@ export class RoundMachine {
         return out
       case 'aggregated':
         if (this.phase !== Phase.Aggregate || this.survivors == null || this.cohort == null) return out
-        this.modelHash = ev.modelHash
         this.go(Phase.Done, out)
         out.push({ type: 'clear-timer', name: 'survivors-deadline' })
         out.push({ type: 'done', modelHash: ev.modelHash, survivorsHash: this.survivors.hash, survivors: this.survivors.list.length, cohort: this.cohort.members.length })

@@ -10,7 +10,7 @@ export {
 } from './data-dir.ts'
 export {
   MAX_ROUND, MODEL_FILE_MAGIC, MODEL_FILE_VERSION, MODEL_HEADER_SIZE, decodeModelFile, decodeModelHeader,
-  encodeModelFile, isModelHash, modelBytes, modelFileName, modelHash, parseModelFileName, type ModelFile,
+  encodeModelFile, isModelHash, modelFileName, modelHash, parseModelFileName, type ModelFile,
   type ModelFileHeader
 } from './model-file.ts'
 export { fsyncDir, writeFileAtomic, type WriteFileAtomicOptions } from './atomic-write.ts'

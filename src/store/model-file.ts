@@ -24,6 +24,7 @@
  */
 
 import { createHash } from 'node:crypto'
+import { float32Bytes, float32FromBytes } from '../wire/hash.ts'
 import { StoreError } from './errors.ts'
 
 export const MODEL_FILE_MAGIC = Uint8Array.of(0x46, 0x53, 0x57, 0x4d) // "FSWM"
@@ -32,22 +33,12 @@ export const MODEL_FILE_VERSION = 1
 export const MODEL_HEADER_SIZE = 48
 export const MAX_ROUND = 0xffff_ffff
 
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1
 const HASH = /^[0-9a-f]{64}$/
 const FILE_NAME = /^(\d{1,10})-([0-9a-f]{64})\.bin$/
 
-/** The canonical serialization of a parameter vector: float32 little-endian bytes (a view where possible). */
-export function modelBytes (params: Float32Array): Uint8Array {
-  if (LITTLE_ENDIAN) return new Uint8Array(params.buffer, params.byteOffset, params.byteLength)
-  const out = new Uint8Array(params.byteLength)
-  const view = new DataView(out.buffer)
-  for (let i = 0; i < params.length; i++) view.setFloat32(4 * i, params[i], true)
-  return out
-}
-
-/** Hex SHA-256 of `modelBytes(params)`: the content hash of a model. */
+/** Hex SHA-256 of `float32Bytes(params)` (the canonical serialization, `src/wire/hash.ts`): the content hash of a model. */
 export function modelHash (params: Float32Array): string {
-  return createHash('sha256').update(modelBytes(params)).digest('hex')
+  return createHash('sha256').update(float32Bytes(params)).digest('hex')
 }
 
 export interface ModelFile {
@@ -104,7 +95,7 @@ export function encodeModelFile (model: ModelFile): Uint8Array {
   view.setUint32(12, params.length, true)
   out.set(Buffer.from(hash, 'hex'), 16)
   out.set(id, MODEL_HEADER_SIZE)
-  out.set(modelBytes(params), paramsOffset)
+  out.set(float32Bytes(params), paramsOffset)
   return out
 }
 
@@ -148,14 +139,7 @@ export function decodeModelFile (bytes: Uint8Array, path = 'model'): ModelFile {
   if (bytes.length !== expected) {
     throw new StoreError(`model file ${path} is corrupt: ${bytes.length} bytes, expected ${expected} for ${header.length} parameters`, path, { code: 'ERR_CORRUPT_MODEL' })
   }
-  const params = new Float32Array(header.length)
-  const body = bytes.subarray(header.paramsOffset, expected)
-  if (LITTLE_ENDIAN) {
-    new Uint8Array(params.buffer).set(body)
-  } else {
-    const view = new DataView(body.buffer, body.byteOffset, body.byteLength)
-    for (let i = 0; i < params.length; i++) params[i] = view.getFloat32(4 * i, true)
-  }
+  const params = float32FromBytes(bytes.subarray(header.paramsOffset, expected))
   const actual = modelHash(params)
   if (actual !== header.hash) {
     throw new StoreError(`model file ${path} is corrupt: content hash ${actual} does not match ${header.hash}`, path, { code: 'ERR_CORRUPT_MODEL' })
