@@ -195,7 +195,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   const m0 = initialParams(task.model, dataset.inputShape, dataset.classes, task.seed)
   const trainer = createTrainer({ backend: init.backend, workers: init.workers })
   const backend = await trainer.backend()
-  log(`task ${taskId.slice(0, 16)}: ${init.peers} peers, ${task.rounds} rounds, ${init.transport}${init.processes > 0 ? ` over ${init.processes} processes` : ''}, backend ${backend}, ${m0.length} parameters`)
+  log(`task ${taskId.slice(0, 16)}: ${init.peers} peers, ${task.rounds} rounds, ${init.transport}${init.processes > 0 ? ` over ${init.processes} processes` : ''}, backend ${backend}, ${m0.length} parameters, secure aggregation ${task.secureAggregation ? 'on' : 'off'}`)
 
   const controller = new AbortController()
   const signal = AbortSignal.any([controller.signal, ...(init.signal != null ? [init.signal] : [])])

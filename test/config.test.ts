@@ -9,7 +9,7 @@ import {
 
 const SOURCE = 'task.json'
 /** sha256 of the golden canonical JSON below; if this changes, every task id out there changes. */
-const GOLDEN_ID = '3b85c3961db42871a270b58eb5a168c69b749b316dec32f5b5ef569d79baadb1'
+const GOLDEN_ID = '4e1e5aa9bc76b9e24645e04d83a0d506455c2aba8293004421da01bee0466f88'
 
 function catchTaskError (fn: () => unknown): TaskError {
   try {
@@ -31,11 +31,11 @@ describe('defaultTask', () => {
     assert.equal(task.partition, 'iid')
     assert.deepEqual(task.training, { epochs: 1, batchSize: 32, learningRate: 0.02, optimizer: 'momentum', momentum: 0.9 })
     assert.equal(task.rounds, 20)
-    assert.deepEqual(task.cohort, { size: 10, minSurvivors: 2 })
-    assert.deepEqual(task.aggregation, { weighting: 'examples', serverLearningRate: 1 })
+    assert.deepEqual(task.cohort, { size: 10, minSurvivors: 2, threshold: 0 })
+    assert.deepEqual(task.aggregation, { weighting: 'examples', serverLearningRate: 1, clipNorm: 10, weightCap: 60000 })
     assert.deepEqual(task.timeouts, { joinMs: 5000, cohortMs: 3000, updateMs: 120000, survivorsMs: 15000 })
     assert.equal(task.seed, 1)
-    assert.equal(task.secureAggregation, false)
+    assert.equal(task.secureAggregation, true)
     assert.equal(task.version, 1)
   })
 
@@ -168,7 +168,9 @@ const INVALID: Array<[string, unknown, string, string]> = [
   ['timeouts.cohortMs fraction', { timeouts: { cohortMs: 100.5 } }, 'timeouts.cohortMs', '(got 100.5)'],
   ['timeouts.updateMs too small', { timeouts: { updateMs: 0 } }, 'timeouts.updateMs', '(got 0)'],
   ['timeouts.survivorsMs type', { timeouts: { survivorsMs: '15s' } }, 'timeouts.survivorsMs', '(got "15s")'],
-  ['secureAggregation', { secureAggregation: true }, 'secureAggregation', 'secureAggregation must be false (secure aggregation is not implemented yet) (got true)'],
+  ['secureAggregation', { secureAggregation: 'yes' }, 'secureAggregation', 'secureAggregation must be true or false (got "yes")'],
+  ['cohort.threshold', { cohort: { size: 5, threshold: 6 } }, 'cohort.threshold', 'cohort.threshold must be an integer from 0 to 5 (got 6)'],
+  ['aggregation.clipNorm', { aggregation: { clipNorm: 0 } }, 'aggregation.clipNorm', 'aggregation.clipNorm must be a number > 0 (got 0)'],
   ['unknown top-level field', { epochs: 3 }, 'epochs', 'unknown field epochs (allowed: version, name, seed, model, dataset, partition, training, rounds, cohort, aggregation, timeouts, secureAggregation)'],
   ['unknown nested field, short form', { training: { lr: 0.1 } }, 'training.lr', 'task.json: unknown field training.lr (did you mean learningRate?)'],
   ['unknown nested field, snake case', { training: { batch_size: 8 } }, 'training.batch_size', 'unknown field training.batch_size (did you mean batchSize?)'],
@@ -250,11 +252,12 @@ describe('canonical JSON', () => {
       partition: 'dirichlet:0.3',
       training: { epochs: 2, batchSize: 50, learningRate: 0.01, optimizer: 'adam', momentum: 0 },
       rounds: 5,
-      cohort: { size: 8, minSurvivors: 5 },
-      aggregation: { weighting: 'uniform', serverLearningRate: 0.5 },
-      timeouts: { joinMs: 1000, cohortMs: 2000, updateMs: 60000, survivorsMs: 5000 }
+      cohort: { size: 8, minSurvivors: 5, threshold: 6 },
+      aggregation: { weighting: 'uniform', serverLearningRate: 0.5, clipNorm: 4, weightCap: 1000 },
+      timeouts: { joinMs: 1000, cohortMs: 2000, updateMs: 60000, survivorsMs: 5000 },
+      secureAggregation: false
     })
-    const json = '{"aggregation":{"serverLearningRate":0.5,"weighting":"uniform"},"cohort":{"minSurvivors":5,"size":8},' +
+    const json = '{"aggregation":{"clipNorm":4,"serverLearningRate":0.5,"weightCap":1000,"weighting":"uniform"},"cohort":{"minSurvivors":5,"size":8,"threshold":6},' +
       '"dataset":{"kind":"fashion-mnist"},"model":{"activation":"tanh","dense":64,"filters":[8,16],"kind":"cnn"},' +
       '"name":"golden","partition":"dirichlet:0.3","rounds":5,"secureAggregation":false,"seed":7,' +
       '"timeouts":{"cohortMs":2000,"joinMs":1000,"survivorsMs":5000,"updateMs":60000},' +
@@ -310,15 +313,20 @@ const taskArb: fc.Arbitrary<Task> = fc.record({
     momentum: fc.double({ min: 0, max: 0.999, noNaN: true }).map(m => m === 0 ? 0 : m)
   }),
   rounds: fc.integer({ min: 1, max: 10_000 }),
-  cohort: fc.integer({ min: 1, max: 200 }).chain(size => fc.record({ size: fc.constant(size), minSurvivors: fc.integer({ min: 1, max: size }) })),
-  aggregation: fc.record({ weighting: fc.constantFrom('examples' as const, 'uniform' as const), serverLearningRate: fc.double({ min: 1e-3, max: 10, noNaN: true }) }),
+  cohort: fc.integer({ min: 1, max: 200 }).chain(size => fc.record({ size: fc.constant(size), minSurvivors: fc.integer({ min: 1, max: size }), threshold: fc.integer({ min: 0, max: size }) })),
+  aggregation: fc.record({
+    weighting: fc.constantFrom('examples' as const, 'uniform' as const),
+    serverLearningRate: fc.double({ min: 1e-3, max: 10, noNaN: true }),
+    clipNorm: fc.double({ min: 1e-3, max: 1e3, noNaN: true }),
+    weightCap: fc.integer({ min: 1, max: 1e9 })
+  }),
   timeouts: fc.record({
     joinMs: fc.integer({ min: 100, max: 1e6 }),
     cohortMs: fc.integer({ min: 100, max: 1e6 }),
     updateMs: fc.integer({ min: 100, max: 1e6 }),
     survivorsMs: fc.integer({ min: 100, max: 1e6 })
   }),
-  secureAggregation: fc.constant(false)
+  secureAggregation: fc.boolean()
 })
 
 /** A copy of a JSON value with the keys of every object in a pseudo-random order. */

@@ -57,7 +57,7 @@ class Net {
     for (const e of effects) {
       p.effects.push(e)
       if (e.type === 'publish') await this.send(p, e.message)
-      if (e.type === 'publish-update') await this.send(p, header({ update: { cohortHash: e.cohortHash as any, weight: 10, encoding: ENCODING_FLOAT32, length: LEN, vector: new Uint8Array(LEN * 4) as any, blobHash: sha256(new Uint8Array(LEN * 4)) as any } }))
+      if (e.type === 'publish-update') await this.send(p, header({ update: { cohortHash: e.cohortHash as any, weight: 10, encoding: ENCODING_FLOAT32, length: LEN, vector: new Uint8Array(LEN * 4) as any, blobHash: sha256(new Uint8Array(LEN * 4)) as any, scale: 0 } }))
     }
   }
 
@@ -171,7 +171,7 @@ test('validation: wrong task, wrong base, other round, non-member, duplicate, ba
   const cohortHash = obs.machine.cohort!.hash
   const member = peers.find(p => obs.machine.cohort!.memberIds.has(p.id))!
   const nonMember = peers.find(p => !obs.machine.cohort!.memberIds.has(p.id))!
-  const upd = (length = LEN) => ({ update: { cohortHash: cohortHash as any, weight: 5, encoding: 1, length, vector: new Uint8Array(length * 4) as any, blobHash: sha256(new Uint8Array(4)) as any } })
+  const upd = (length = LEN) => ({ update: { cohortHash: cohortHash as any, weight: 5, encoding: 1, length, vector: new Uint8Array(length * 4) as any, blobHash: sha256(new Uint8Array(4)) as any, scale: 0 } })
   const verdictOf = async (from: PrivateKey, m: RoundMessage) => obs.machine.validate(await openMessage(await sealMessage(from, m)))
 
   assert.deepEqual(await verdictOf(member.key, header(upd(), { task: sha256(new Uint8Array(1)) as any })), { action: 'reject', reason: 'wrong task' })

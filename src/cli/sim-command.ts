@@ -16,6 +16,9 @@ export interface SimOptions {
   rounds?: string
   cohort?: string
   minSurvivors?: string
+  secureAgg?: string
+  threshold?: string
+  clip?: string
   model?: 'mlp' | 'cnn' | 'logreg'
   hidden?: string
   dataset?: 'mnist' | 'fashion-mnist'
@@ -65,6 +68,12 @@ export async function simTask (o: SimOptions): Promise<Task> {
   if (o.task == null) set(['cohort', 'size'], peers)
   set(['cohort', 'size'], int('--cohort', o.cohort))
   set(['cohort', 'minSurvivors'], int('--min-survivors', o.minSurvivors))
+  set(['cohort', 'threshold'], int('--threshold', o.threshold, 0))
+  set(['aggregation', 'clipNorm'], num('--clip', o.clip, 1e-9, 1e9))
+  if (o.secureAgg != null) {
+    if (o.secureAgg !== 'on' && o.secureAgg !== 'off') throw new UsageError(`--secure-agg must be on or off (got "${o.secureAgg}")`)
+    set(['secureAggregation'], o.secureAgg === 'on')
+  }
   if (o.model != null) base.model = { kind: o.model }
   if (o.hidden != null) {
     const hidden = o.hidden.split(',').map(s => Number(s.trim()))

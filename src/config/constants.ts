@@ -13,7 +13,7 @@ export const DEFAULT_TASK_NAME = 'mnist-2nn'
 export const DEFAULT_SEED = 1
 export const DEFAULT_ROUNDS = 20
 export const DEFAULT_PARTITION = 'iid'
-export const DEFAULT_SECURE_AGGREGATION = false
+export const DEFAULT_SECURE_AGGREGATION = true
 
 /** Default activation of `mlp` and `cnn` models. */
 export const DEFAULT_ACTIVATION: Activation = 'relu'
@@ -40,12 +40,20 @@ export const DEFAULT_TRAINING: Readonly<TrainingSpec> = Object.freeze({
 
 export const DEFAULT_COHORT: Readonly<CohortSpec> = Object.freeze({
   size: 10,
-  minSurvivors: 2
+  minSurvivors: 2,
+  threshold: 0
 })
 
+/**
+ * Aggregation. clipNorm 10: the default task's updates measured 5.8 (round 1), 2.4 and 2.0 (rounds 2-3)
+ * in L2 norm on one tenth of MNIST, so the clip bounds the ring without touching honest updates.
+ * weightCap 60000 is MNIST's whole training set: no MNIST peer is capped.
+ */
 export const DEFAULT_AGGREGATION: Readonly<AggregationSpec> = Object.freeze({
   weighting: 'examples',
-  serverLearningRate: 1
+  serverLearningRate: 1,
+  clipNorm: 10,
+  weightCap: 60_000
 })
 
 export const DEFAULT_TIMEOUTS: Readonly<TimeoutSpec> = Object.freeze({

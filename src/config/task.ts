@@ -48,8 +48,8 @@ const DATASET_FIELDS: Readonly<Record<DatasetSpec['kind'], readonly string[]>> =
 }
 
 const TRAINING_FIELDS = ['epochs', 'batchSize', 'learningRate', 'optimizer', 'momentum'] as const
-const COHORT_FIELDS = ['size', 'minSurvivors'] as const
-const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate'] as const
+const COHORT_FIELDS = ['size', 'minSurvivors', 'threshold'] as const
+const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate', 'clipNorm', 'weightCap'] as const
 const TIMEOUT_FIELDS = ['joinMs', 'cohortMs', 'updateMs', 'survivorsMs'] as const
 
 /** Fields of a model kind that `createTask` fills in when they are left out. */
@@ -142,9 +142,7 @@ export function validateTask (task: unknown, options: TaskOptions = {}): Task {
   const cohort = validateCohort(v, task.cohort)
   const aggregation = validateAggregation(v, task.aggregation)
   const timeouts = validateTimeouts(v, task.timeouts)
-  if (task.secureAggregation !== false) {
-    v.fail('secureAggregation', 'false (secure aggregation is not implemented yet)', task.secureAggregation)
-  }
+  const secureAggregation = v.boolean(task, '', 'secureAggregation')
 
   return {
     version: TASK_VERSION,
@@ -158,7 +156,7 @@ export function validateTask (task: unknown, options: TaskOptions = {}): Task {
     cohort,
     aggregation,
     timeouts,
-    secureAggregation: false
+    secureAggregation
   }
 }
 
@@ -233,7 +231,8 @@ function validateCohort (v: Validator, cohort: unknown): CohortSpec {
   const size = v.integer(c, 'cohort', 'size', 1)
   const minSurvivors = v.integer(c, 'cohort', 'minSurvivors', 1)
   if (minSurvivors > size) v.fail('cohort.minSurvivors', `an integer from 1 to cohort.size (${size})`, minSurvivors)
-  return { size, minSurvivors }
+  const threshold = v.integer(c, 'cohort', 'threshold', 0, size)
+  return { size, minSurvivors, threshold }
 }
 
 function validateAggregation (v: Validator, aggregation: unknown): AggregationSpec {
@@ -241,7 +240,9 @@ function validateAggregation (v: Validator, aggregation: unknown): AggregationSp
   v.onlyKnown(a, 'aggregation', AGGREGATION_FIELDS)
   return {
     weighting: v.oneOf(a, 'aggregation', 'weighting', WEIGHTINGS),
-    serverLearningRate: v.positive(a, 'aggregation', 'serverLearningRate')
+    serverLearningRate: v.positive(a, 'aggregation', 'serverLearningRate'),
+    clipNorm: v.positive(a, 'aggregation', 'clipNorm'),
+    weightCap: v.integer(a, 'aggregation', 'weightCap', 1)
   }
 }
 

@@ -35,6 +35,12 @@ export interface CohortSpec {
   size: number
   /** A round completes only if at least this many members' updates reach the survivor list. */
   minSurvivors: number
+  /**
+   * Secure aggregation's Shamir threshold t: how many members must take part in unmasking. 0 (the
+   * default) = a strict majority of the cohort, floor(n/2) + 1; a larger value is capped at n. The
+   * survivor list must also hold at least max(t, minSurvivors) members.
+   */
+  threshold: number
 }
 
 export interface AggregationSpec {
@@ -42,6 +48,14 @@ export interface AggregationSpec {
   weighting: 'examples' | 'uniform'
   /** Server (global) learning rate applied to the averaged delta. */
   serverLearningRate: number
+  /** Every member clips its update to this L2 norm before it is sent (and, masked, quantized). */
+  clipNorm: number
+  /**
+   * Example counts above this are capped (`examples` weighting): a member's weight is
+   * min(examples, weightCap). With secure aggregation each member masks (weight / weightCap) · Δ, so
+   * every coordinate stays within clipNorm (McMahan et al. 2018's bounded weights).
+   */
+  weightCap: number
 }
 
 export interface TimeoutSpec {
@@ -69,7 +83,10 @@ export interface Task {
   cohort: CohortSpec
   aggregation: AggregationSpec
   timeouts: TimeoutSpec
-  /** Secure aggregation (masking). Not implemented yet: must be false. */
+  /**
+   * Secure aggregation: members mask their updates (pairwise + self masks in Z_2^32, Shamir dropout
+   * recovery) so that no peer sees a single update, only the sum. Off: updates travel in the clear.
+   */
   secureAggregation: boolean
 }
 

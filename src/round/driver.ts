@@ -4,21 +4,22 @@
  * the machine owns the rules. It also answers sync requests, tallies other peers' Results (reporting a
  * mismatch loudly) and catches up by fetching a newer model by hash when this peer fell behind.
  */
-import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RoundMachine, peerKey } from './machine.ts'
-import type { Effect, RoundEvent, TimerName, Verdict } from './machine.ts'
+import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
+import { SecureMember, clipToNorm, recoverSum, ringInput } from './secure.ts'
+import { dequantizeSum, ringSum } from '../secagg/index.ts'
 import type { SwarmChannel } from './channel.ts'
 import { Phase } from './phases.ts'
 import { ROUND_DEFAULTS } from './constants.ts'
 import { RoundMessage, SyncRequest, SyncResponse } from '../wire/messages.ts'
-import type { Survivor } from '../wire/messages.ts'
+import type { Member, Shares, Survivor } from '../wire/messages.ts'
 import { openMessage, sealMessage, WireError } from '../wire/envelope.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
-import { DEFAULT_INLINE_LIMIT, ENCODING_FLOAT32 } from '../wire/constants.ts'
-import { bytesEqual, float32Bytes, float32FromBytes, fromHex, sha256, toHex } from '../wire/hash.ts'
-import { fedAvg } from '../aggregate/fedavg.ts'
+import { DEFAULT_INLINE_LIMIT, ENCODING_FLOAT32, ENCODING_RING32 } from '../wire/constants.ts'
+import { bytesEqual, compareBytes, float32Bytes, float32FromBytes, fromHex, sha256, toHex, uint32Bytes, uint32FromBytes } from '../wire/hash.ts'
+import { applyAverage, fedAvg } from '../aggregate/fedavg.ts'
 import type { WeightedUpdate } from '../aggregate/fedavg.ts'
 import type { Task } from '../config/types.ts'
 
@@ -83,6 +84,8 @@ interface Current {
   startedAt: number
   /** M[r] and its canonical bytes once aggregated, until the machine confirms. */
   pendingModel?: { params: Float32Array, bytes: Uint8Array }
+  /** Secure aggregation: this member's keys, seeds and the shares it holds. */
+  secure?: SecureMember
 }
 
 export class DriverError extends Error {
@@ -209,6 +212,9 @@ export class RoundDriver {
 
   private async runAttempt (signal: AbortSignal): Promise<'done' | 'aborted' | 'superseded'> {
     const t = this.init.task
+    const secure = t.secureAggregation
+      ? new SecureMember({ ctx: { task: this.taskBytes, round: this.round, attempt: this.attempt }, self: this.selfBytes })
+      : undefined
     const machine = new RoundMachine({
       task: this.taskBytes,
       round: this.round,
@@ -226,11 +232,16 @@ export class RoundDriver {
       maxFallbacks: ROUND_DEFAULTS.maxFallbacks,
       eligible: this.init.updates.eligible,
       expectedJoins: this.lastSurvivors,
-      encPub: randomBytes(32),
-      maskPub: randomBytes(32)
+      // Without secure aggregation the keys are never used, but Join keeps one shape.
+      encPub: secure?.keys.enc.publicKey ?? sha256(this.selfBytes, Uint8Array.of(1)),
+      maskPub: secure?.keys.mask.publicKey ?? sha256(this.selfBytes, Uint8Array.of(2)),
+      secure: t.secureAggregation,
+      secureThreshold: t.cohort.threshold,
+      clipNorm: t.aggregation.clipNorm,
+      weightCap: t.aggregation.weighting === 'uniform' ? 1 : t.aggregation.weightCap
     })
     const done = new Promise<'done' | 'aborted' | 'superseded'>((resolve) => {
-      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now() }
+      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now(), secure }
     })
     const onAbort = (): void => this.current?.settle('aborted')
     signal.addEventListener('abort', onAbort, { once: true })
@@ -286,8 +297,20 @@ export class RoundDriver {
         void this.publish(e.message)
         return
       case 'publish-update':
-        void this.publishUpdate(e.cohortHash)
+        void this.publishUpdate(cur, e.cohortHash, e.maskSet, e.scale)
         return
+      case 'publish-shares':
+        void this.publishShares(cur, e.cohortHash, e.members, e.threshold)
+        return
+      case 'open-shares':
+        this.openShares(cur, e.from, e.shares)
+        return
+      case 'publish-unmask': {
+        if (cur.secure == null) return
+        const shares = cur.secure.unmaskShares(e.release)
+        void this.publish({ ...this.header(cur), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares } })
+        return
+      }
       case 'set-timer': {
         clearTimeout(cur.timers.get(e.name))
         cur.timers.set(e.name, setTimeout(() => { if (this.current === cur) this.feed({ type: 'timer', name: e.name }) }, e.ms))
@@ -301,7 +324,7 @@ export class RoundDriver {
         void this.fetchUpdates(cur, e.updates)
         return
       case 'aggregate':
-        void this.aggregate(cur, e.survivors)
+        void this.aggregate(cur, e.survivors, e.secure)
         return
       case 'done':
         void this.finish(cur, e.modelHash, e.survivorsHash, e.survivors, e.cohort)
@@ -311,6 +334,12 @@ export class RoundDriver {
         cur.settle('aborted')
         return
       case 'phase':
+        // Waiting on other peers' messages from here on: if gossip lost some, pull them from neighbours.
+        if (e.to === Phase.Survivors || e.to === Phase.Unmask) {
+          setTimeout(() => {
+            if (this.current === cur && cur.machine.phase === e.to) void this.pullAttempt(this.controller.signal)
+          }, Math.round(this.init.task.timeouts.survivorsMs * 0.4))
+        }
         return
       case 'penalize':
         this.log(`round ${r}: peer ${e.peer} misbehaved: ${e.reason}`)
@@ -331,26 +360,65 @@ export class RoundDriver {
     }
   }
 
-  private async publishUpdate (cohortHash: Uint8Array): Promise<void> {
+  private header (cur: Current): Pick<RoundMessage, 'task' | 'round' | 'attempt' | 'base'> {
+    const p = cur.machine.params
+    return { task: p.task as Uint8Array<ArrayBuffer>, round: p.round, attempt: p.attempt, base: p.base as Uint8Array<ArrayBuffer> }
+  }
+
+  /**
+   * Publishes this member's update: clipped to the task's L2 norm, weighted by min(examples, cap); with
+   * secure aggregation scaled by weight / cap, quantized at `scale` and masked for `maskSet`.
+   */
+  private async publishUpdate (cur: Current, cohortHash: Uint8Array, maskSet?: Member[], scale?: number): Promise<void> {
     const up = this.training?.round === this.round ? this.training.result : undefined
     if (up == null) return
-    const vector = float32Bytes(up.delta)
+    const a = this.init.task.aggregation
+    const { delta, norm, clipped } = clipToNorm(up.delta, a.clipNorm)
+    if (clipped) this.log(`round ${this.round}: update clipped from L2 norm ${norm.toFixed(3)} to ${a.clipNorm}`)
+    const weight = a.weighting === 'uniform' ? 1 : Math.min(up.examples, a.weightCap)
+    let vector: Uint8Array
+    let encoding = ENCODING_FLOAT32
+    if (maskSet != null && scale != null) {
+      if (cur.secure == null) return
+      const factor = a.weighting === 'uniform' ? 1 : weight / a.weightCap
+      vector = uint32Bytes(cur.secure.mask(ringInput(delta, factor, a.clipNorm, scale), maskSet))
+      encoding = ENCODING_RING32
+    } else {
+      vector = float32Bytes(delta)
+    }
     const blobHash = fromHex(this.init.channel.putBlob(vector))
-    const weight = this.init.task.aggregation.weighting === 'uniform' ? 1 : up.examples
     await this.publish({
-      task: this.taskBytes as Uint8Array<ArrayBuffer>,
-      round: this.round,
-      attempt: this.attempt,
-      base: this.modelHash as Uint8Array<ArrayBuffer>,
+      ...this.header(cur),
       update: {
         cohortHash: cohortHash as Uint8Array<ArrayBuffer>,
         weight,
-        encoding: ENCODING_FLOAT32,
+        encoding,
         length: up.delta.length,
         vector: (vector.byteLength <= this.inlineLimit ? vector : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
-        blobHash: blobHash as Uint8Array<ArrayBuffer>
+        blobHash: blobHash as Uint8Array<ArrayBuffer>,
+        scale: scale ?? 0
       }
     })
+  }
+
+  /** Secure aggregation: splits and seals this member's secrets for the cohort and publishes the bundle. */
+  private async publishShares (cur: Current, cohortHash: Uint8Array, members: Member[], threshold: number): Promise<void> {
+    if (cur.secure == null) return
+    try {
+      const { seedCommit, boxes } = await cur.secure.makeShares(members, threshold)
+      await this.publish({ ...this.header(cur), shares: { cohortHash: cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes } })
+    } catch (err) {
+      this.log(`round ${this.round}: could not share keys: ${(err as Error).message}`)
+    }
+  }
+
+  private openShares (cur: Current, from: Member, shares: Shares): void {
+    try {
+      cur.secure?.openBundle(from, shares.boxes)
+    } catch (err) {
+      // This member cannot release shares of that peer; t others can.
+      this.log(`round ${this.round}: key shares from ${peerKey(from.peer)} do not open: ${(err as Error).message}`)
+    }
   }
 
   // ---------------------------------------------------------------- receiving
@@ -478,16 +546,17 @@ export class RoundDriver {
   /** Gathers updates named by the survivor list that gossip did not bring, from any peer that has them. */
   private async fetchUpdates (cur: Current, missing: Survivor[]): Promise<void> {
     const signal = this.controller.signal
-    const want = (): Set<string> => new Set(cur.machine.missingUpdates().map(s => toHex(s.updateHash)))
+    const want = (): Set<string> => new Set(cur.machine.missingMessages().map(s => toHex(s.updateHash)))
+    const waiting = (): boolean => this.current === cur && [Phase.Update, Phase.Survivors, Phase.Unmask].includes(cur.machine.phase as any)
     try {
       for (let tries = 0; tries < ROUND_DEFAULTS.syncTries && !signal.aborted && this.current === cur; tries++) {
         if (tries > 0) await sleep(ROUND_DEFAULTS.syncRetryMs, signal)
         const wanted = want()
-        if (wanted.size === 0 || cur.machine.phase !== Phase.Survivors) return
+        if (wanted.size === 0 || !waiting()) return
         await this.pullEnvelopes(hex => wanted.has(hex), signal)
       }
-      if (this.current === cur && cur.machine.phase === Phase.Survivors) {
-        this.log(`round ${this.round}: ${want().size} of ${missing.length} update(s) named by the survivor list could not be found`)
+      if (waiting() && want().size > 0) {
+        this.log(`round ${this.round}: ${want().size} of ${missing.length} message(s) named by the leader could not be found`)
       }
     } catch (err) {
       if (!signal.aborted) this.log(`round ${this.round}: fetching updates failed: ${(err as Error).message}`)
@@ -516,29 +585,36 @@ export class RoundDriver {
     }
   }
 
-  private async vectorOf (vm: VerifiedMessage): Promise<Float32Array> {
+  /** The bytes of an update's vector, inline (checked against its hash) or fetched as a blob. */
+  private async vectorBytes (vm: VerifiedMessage): Promise<Uint8Array> {
     const u = vm.message.update!
-    let bytes: Uint8Array
     if (u.vector.byteLength > 0) {
-      bytes = u.vector
-      if (!bytesEqual(sha256(bytes), u.blobHash)) throw new DriverError(`update of ${vm.authorId} does not match its hash`)
-    } else {
-      const hex = toHex(u.blobHash)
-      bytes = this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { signal: this.controller.signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
+      if (!bytesEqual(sha256(u.vector), u.blobHash)) throw new DriverError(`update of ${vm.authorId} does not match its hash`)
+      return u.vector
     }
-    return float32FromBytes(bytes)
+    const hex = toHex(u.blobHash)
+    return this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { signal: this.controller.signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
   }
 
-  private async aggregate (cur: Current, survivors: Survivor[]): Promise<void> {
+  private async vectorOf (vm: VerifiedMessage): Promise<Float32Array> {
+    return float32FromBytes(await this.vectorBytes(vm))
+  }
+
+  private async aggregate (cur: Current, survivors: Survivor[], secure?: SecureAggregate): Promise<void> {
     try {
-      const updates: WeightedUpdate[] = []
-      for (const s of survivors) {
-        const vm = cur.envelopes.get(toHex(s.updateHash))
-        if (vm == null) throw new DriverError(`update of ${peerKey(s.peer)} missing`)
-        updates.push({ peer: s.peer, weight: vm.message.update!.weight, delta: await this.vectorOf(vm) })
-      }
       const a = this.init.task.aggregation
-      const next = fedAvg(this.params, updates, { weighting: a.weighting, serverLearningRate: a.serverLearningRate })
+      let next: Float32Array
+      if (secure != null) {
+        next = await this.secureAverage(cur, survivors, secure)
+      } else {
+        const updates: WeightedUpdate[] = []
+        for (const s of survivors) {
+          const vm = cur.envelopes.get(toHex(s.updateHash))
+          if (vm == null) throw new DriverError(`update of ${peerKey(s.peer)} missing`)
+          updates.push({ peer: s.peer, weight: vm.message.update!.weight, delta: await this.vectorOf(vm) })
+        }
+        next = fedAvg(this.params, updates, { weighting: a.weighting, serverLearningRate: a.serverLearningRate })
+      }
       if (this.current !== cur) return
       const bytes = float32Bytes(next)
       cur.pendingModel = { params: next, bytes }
@@ -547,6 +623,38 @@ export class RoundDriver {
       this.log(`round ${this.round}: aggregation failed: ${(err as Error).message}`)
       if (this.current === cur) cur.settle('aborted')
     }
+  }
+
+  /**
+   * Secure FedAvg: the ring sum of the survivors' masked vectors, unmasked with t members' shares, is
+   * Σ q_i with q_i ≈ s · (w_i / W) · Δ_i; every peer turns it into the FedAvg numerator Σ w_i Δ_i as
+   * (Σ q_i / s) · W (s a power of two, so exact) and divides by Σ w_i (summed in peer order), then
+   * takes the same step as plain FedAvg.
+   */
+  private async secureAverage (cur: Current, survivors: Survivor[], secure: SecureAggregate): Promise<Float32Array> {
+    const a = this.init.task.aggregation
+    const ordered = [...survivors].sort((x, y) => compareBytes(x.peer, y.peer))
+    const vectors: Uint32Array[] = []
+    let totalWeight = 0
+    for (const s of ordered) {
+      const vm = cur.envelopes.get(toHex(s.updateHash))
+      if (vm == null) throw new DriverError(`update of ${peerKey(s.peer)} missing`)
+      vectors.push(uint32FromBytes(await this.vectorBytes(vm)))
+      totalWeight += a.weighting === 'uniform' ? 1 : vm.message.update!.weight
+    }
+    const sum = await recoverSum({
+      ctx: { task: this.taskBytes, round: this.round, attempt: cur.machine.params.attempt },
+      threshold: secure.threshold,
+      maskSet: secure.maskSet,
+      survivors: ordered.map(s => s.peer),
+      maskedSum: ringSum(vectors, this.params.length),
+      unmasks: secure.unmasks,
+      seedCommits: secure.seedCommits
+    })
+    const numerator = dequantizeSum(sum, secure.scale)
+    const cap = a.weighting === 'uniform' ? 1 : a.weightCap
+    if (cap !== 1) for (let k = 0; k < numerator.length; k++) numerator[k] *= cap
+    return applyAverage(this.params, numerator, totalWeight, a.serverLearningRate)
   }
 
   private async finish (cur: Current, modelHash: Uint8Array, survivorsHash: Uint8Array, survivors: number, cohort: number): Promise<void> {

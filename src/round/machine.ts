@@ -6,15 +6,24 @@
  *
  * Leader rule: rank(p) = sha256(base || round || attempt || peerIdBytes); the joiner with the smallest
  * rank leads, the k-th smallest takes over after k * cohortMs if no cohort has appeared.
+ *
+ * With secure aggregation (`params.secure`) the attempt runs Join → Cohort → Shares → MaskSet → masked
+ * Update → Survivors → Ack → Unmask → Aggregate (docs/secure-aggregation.md). The machine holds the
+ * member's UnmaskGuard, so the rule "release shares for one consistent survivor list only, never both
+ * secrets of one member" is enforced here, next to the validation of every message it depends on.
  */
 import { peerIdFromMultihash } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { Phase, assertTransition } from './phases.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
-import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg } from '../wire/messages.ts'
-import type { Member, Survivor } from '../wire/messages.ts'
-import { MAX_COHORT } from '../wire/constants.ts'
+import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg, Shares as SharesCodec } from '../wire/messages.ts'
+import type { Member, Survivor, Shares as SharesMsg, MaskSet as MaskSetMsg, Unmask as UnmaskMsg } from '../wire/messages.ts'
+import { ENCODING_FLOAT32, ENCODING_RING32, MAX_COHORT } from '../wire/constants.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
+import { UnmaskGuard, majorityThreshold } from '../secagg/index.ts'
+import type { UnmaskRelease } from '../secagg/index.ts'
+import { SHARE_MASK_KEY, SHARE_SELF_SEED, ringScale } from './secure.ts'
+import type { UnmaskMessage } from './secure.ts'
 
 export interface RoundParams {
   task: Uint8Array
@@ -42,29 +51,57 @@ export interface RoundParams {
    * closes, it stays open once more for `joinMs`. 0 = no expectation.
    */
   expectedJoins?: number
-  /** Fresh per-round public keys for the Join (used by secure aggregation). */
+  /** Fresh per-attempt public keys for the Join (used by secure aggregation). */
   encPub: Uint8Array
   maskPub: Uint8Array
+  /** Secure aggregation on: the Shares / MaskSet / Ack / Unmask phases run and updates are masked. */
+  secure?: boolean
+  /** The task's Shamir threshold (0 = strict majority of the cohort). */
+  secureThreshold?: number
+  /** L2 clip norm: with `secure`, it fixes the quantization scale with the mask set's size. */
+  clipNorm?: number
+  /** Largest update weight accepted with `secure` (the task's weight cap). */
+  weightCap?: number
+}
+
+/** What the driver needs to recover the survivors' sum (secure aggregation). */
+export interface SecureAggregate {
+  threshold: number
+  /** U1 with the members' keys. */
+  maskSet: Member[]
+  unmasks: UnmaskMessage[]
+  /** Seed commitments from the Shares bundles, by peer hex. */
+  seedCommits: Map<string, Uint8Array>
+  scale: number
 }
 
 export type Verdict = { action: 'accept' } | { action: 'ignore' | 'reject', reason: string }
 
 export type Effect =
   | { type: 'publish', message: RoundMessage }
-  /** Publish this peer's update for the given cohort (the driver holds the vector). */
-  | { type: 'publish-update', cohortHash: Uint8Array }
+  /**
+   * Publish this peer's update for the given cohort (the driver holds the vector); with secure
+   * aggregation, masked for `maskSet` at `scale`.
+   */
+  | { type: 'publish-update', cohortHash: Uint8Array, maskSet?: Member[], scale?: number }
+  /** Secure aggregation: make and publish this member's Shares bundle for the committed cohort. */
+  | { type: 'publish-shares', cohortHash: Uint8Array, members: Member[], threshold: number }
+  /** Secure aggregation: open the box addressed to this member in `from`'s bundle. */
+  | { type: 'open-shares', from: Member, shares: SharesMsg }
+  /** Secure aggregation: publish this member's shares for the survivor list the guard released. */
+  | { type: 'publish-unmask', survivorsHash: Uint8Array, release: UnmaskRelease }
   | { type: 'set-timer', name: TimerName, ms: number }
   | { type: 'clear-timer', name: TimerName }
-  /** Gather these updates (by envelope hash) from peers; answer with `updates-ready` or let the timer run out. */
+  /** Gather these messages (updates, Shares bundles; by envelope hash) from peers. */
   | { type: 'fetch-updates', updates: Survivor[] }
-  /** All named updates are held: compute M[r] from them. */
-  | { type: 'aggregate', survivors: Survivor[], survivorsHash: Uint8Array }
+  /** All named updates are held (and, secure, t members' shares): compute M[r] from them. */
+  | { type: 'aggregate', survivors: Survivor[], survivorsHash: Uint8Array, secure?: SecureAggregate }
   | { type: 'done', modelHash: Uint8Array, survivorsHash: Uint8Array, survivors: number, cohort: number }
   | { type: 'abort', reason: string }
   | { type: 'phase', from: Phase, to: Phase }
   | { type: 'penalize', peer: string, reason: string }
 
-export type TimerName = 'join' | 'leader' | 'cohort-deadline' | 'update-deadline' | 'straggler' | 'survivors-deadline'
+export type TimerName = 'join' | 'leader' | 'cohort-deadline' | 'shares-deadline' | 'update-deadline' | 'straggler' | 'survivors-deadline'
 
 export type RoundEvent =
   | { type: 'start' }
@@ -79,6 +116,8 @@ export type RoundEvent =
 interface JoinInfo { peer: Uint8Array, id: string, rank: Uint8Array, encPub: Uint8Array, maskPub: Uint8Array }
 interface CohortInfo { leader: string, rank: number, members: Member[], memberIds: Set<string>, hash: Uint8Array, threshold: number }
 interface UpdateInfo { peer: Uint8Array, hash: Uint8Array }
+interface SharesInfo { peer: Uint8Array, hash: Uint8Array, shares: SharesMsg }
+interface MaskSetInfo { list: Survivor[], members: Member[], ids: Set<string>, scale: number }
 
 /** Fraction of the cohort whose updates start the straggler clock. */
 const STRAGGLER_QUORUM = 0.5
@@ -115,9 +154,20 @@ export class RoundMachine {
   cohort?: CohortInfo
   readonly updates = new Map<string, UpdateInfo>()
   /** Updates seen before this peer committed to a cohort, re-checked on commit. */
-  private readonly pendingUpdates = new Map<string, { info: UpdateInfo, cohortHash: Uint8Array }>()
+  private readonly pendingUpdates = new Map<string, { info: UpdateInfo, cohortHash: Uint8Array, scale: number }>()
   survivors?: { list: Survivor[], hash: Uint8Array }
+  /** Secure aggregation: Shares bundles by author (of this cohort, or pending before it). */
+  readonly shares = new Map<string, SharesInfo>()
+  maskSet?: MaskSetInfo
+  /** Secure aggregation: survivor-list hashes (hex) each peer acknowledged. */
+  readonly acks = new Map<string, { peer: Uint8Array, hashes: Set<string> }>()
+  /** Secure aggregation: Unmask messages for this peer's survivor list, by author. */
+  readonly unmasks = new Map<string, UnmaskMessage>()
+  guard?: UnmaskGuard
   abortReason?: string
+  private maskSetPublished = false
+  private acked = false
+  private released = false
   private trained = false
   private updatePublished = false
   private cohortPublished = false
@@ -171,8 +221,9 @@ export class RoundMachine {
     if (!bytesEqual(m.task, p.task)) return { action: 'reject', reason: 'wrong task' }
     if (m.round !== p.round || m.attempt !== p.attempt) return { action: 'ignore', reason: 'other round' }
     if (!bytesEqual(m.base, p.base)) return { action: 'reject', reason: 'wrong base model' }
-    const kinds = [m.join, m.cohort, m.update, m.survivors, m.result].filter(x => x != null).length
+    const kinds = [m.join, m.cohort, m.update, m.survivors, m.result, m.shares, m.maskSet, m.ack, m.unmask].filter(x => x != null).length
     if (kinds !== 1) return { action: 'reject', reason: `message carries ${kinds} bodies, expected 1` }
+    if ((m.shares ?? m.maskSet ?? m.ack ?? m.unmask) != null && p.secure !== true) return { action: 'reject', reason: 'secure-aggregation message, but secure aggregation is off' }
     if (m.join != null) {
       if (m.join.encPub.byteLength !== 32 || m.join.maskPub.byteLength !== 32) return { action: 'reject', reason: 'join keys must be 32 bytes' }
       const prev = this.joins.get(vm.authorId)
@@ -187,10 +238,17 @@ export class RoundMachine {
     if (m.update != null) {
       const u = m.update
       if (u.length !== p.modelLength) return { action: 'reject', reason: `update has ${u.length} parameters, model has ${p.modelLength}` }
-      if (!(Number.isFinite(u.weight) && u.weight > 0 && u.weight <= 1e9)) return { action: 'reject', reason: `update weight ${u.weight} out of range` }
+      const maxWeight = p.secure === true ? (p.weightCap ?? 1e9) : 1e9
+      if (!(Number.isFinite(u.weight) && u.weight > 0 && u.weight <= maxWeight)) return { action: 'reject', reason: `update weight ${u.weight} out of range (0, ${maxWeight}]` }
       if (u.blobHash.byteLength !== 32) return { action: 'reject', reason: 'update blob hash must be 32 bytes' }
       if (u.vector.byteLength !== 0 && u.vector.byteLength !== u.length * 4) return { action: 'reject', reason: 'inline vector length does not match' }
+      const encoding = p.secure === true ? ENCODING_RING32 : ENCODING_FLOAT32
+      if (u.encoding !== encoding) return { action: 'reject', reason: `update encoding ${u.encoding}, expected ${encoding}` }
       if (this.updates.has(vm.authorId) || this.pendingUpdates.has(vm.authorId)) return { action: 'reject', reason: 'duplicate update' }
+      if (p.secure === true && this.maskSet != null) {
+        if (!this.maskSet.ids.has(vm.authorId)) return { action: 'reject', reason: 'update from a member outside the mask set' }
+        if (u.scale !== this.maskSet.scale) return { action: 'reject', reason: `update scale ${u.scale}, expected ${this.maskSet.scale}` }
+      }
       if (this.cohort != null) {
         if (!this.cohort.memberIds.has(vm.authorId)) return { action: 'reject', reason: 'update from a non-member' }
         if (!bytesEqual(u.cohortHash, this.cohort.hash)) return { action: 'reject', reason: 'update for another cohort' }
@@ -202,23 +260,113 @@ export class RoundMachine {
     }
     if (m.survivors != null) {
       if (this.survivors != null) {
-        return bytesEqual(this.survivors.hash, survivorsHash(m.survivors, vm.author.toMultihash().bytes))
-          ? { action: 'ignore', reason: 'duplicate survivor list' }
-          : { action: 'reject', reason: 'conflicting survivor list' }
+        if (bytesEqual(this.survivors.hash, survivorsHash(m.survivors, vm.author.toMultihash().bytes))) return { action: 'ignore', reason: 'duplicate survivor list' }
+        // With secure aggregation a second list is evidence of equivocation: taken (and so relayed) once,
+        // it makes every honest member refuse to unmask.
+        if (p.secure !== true || this.guard == null || this.guard.conflicted || vm.authorId !== this.cohort?.leader) return { action: 'reject', reason: 'conflicting survivor list' }
+        return { action: 'accept' }
       }
       if (this.cohort == null) return { action: 'ignore', reason: 'survivor list before cohort' }
+      if (p.secure === true && this.maskSet == null) return { action: 'ignore', reason: 'survivor list before the mask set' }
       if (vm.authorId !== this.cohort.leader) return { action: 'reject', reason: 'survivor list not from the cohort leader' }
       if (!bytesEqual(m.survivors.cohortHash, this.cohort.hash)) return { action: 'reject', reason: 'survivor list for another cohort' }
       const list = m.survivors.survivors
       for (let i = 0; i < list.length; i++) {
         if (!this.cohort.memberIds.has(peerKey(list[i].peer))) return { action: 'reject', reason: 'survivor list names a non-member' }
+        if (this.maskSet != null && !this.maskSet.ids.has(peerKey(list[i].peer))) return { action: 'reject', reason: 'survivor list names a member outside the mask set' }
         if (list[i].updateHash.byteLength !== 32) return { action: 'reject', reason: 'bad update hash in survivor list' }
         if (i > 0 && compareBytes(list[i - 1].peer, list[i].peer) >= 0) return { action: 'reject', reason: 'survivor list not sorted or has duplicates' }
       }
       if (list.length < this.cohort.threshold) return { action: 'reject', reason: `survivor list has ${list.length} < ${this.cohort.threshold} members` }
       return { action: 'accept' }
     }
+    if (m.shares != null) return this.validateShares(vm, m.shares)
+    if (m.maskSet != null) return this.validateMaskSet(vm, m.maskSet)
+    if (m.ack != null) {
+      if (m.ack.survivorsHash.byteLength !== 32) return { action: 'reject', reason: 'ack hash must be 32 bytes' }
+      if (this.cohort != null && !this.cohort.memberIds.has(vm.authorId)) return { action: 'reject', reason: 'ack from a non-member' }
+      if (this.acks.get(vm.authorId)?.hashes.has(toHex(m.ack.survivorsHash)) === true) return { action: 'ignore', reason: 'duplicate ack' }
+      // A member acking two different lists is evidence of a conflict: it is taken and relayed.
+      return { action: 'accept' }
+    }
+    if (m.unmask != null) return this.validateUnmask(vm, m.unmask)
     // Results are tallied by the driver, which compares them across peers.
+    return { action: 'accept' }
+  }
+
+  /** The expected threshold of a cohort of n members. */
+  threshold (n: number): number {
+    const p = this.params
+    const floor = Math.min(p.minSurvivors, n)
+    if (p.secure !== true) return floor
+    const t = (p.secureThreshold ?? 0) > 0 ? Math.min(p.secureThreshold ?? 0, n) : majorityThreshold(n)
+    return Math.max(floor, t)
+  }
+
+  /** Structure of a Shares bundle against a cohort; undefined when it is well formed. */
+  private sharesProblem (authorId: string, sh: SharesMsg, cohort: CohortInfo): string | undefined {
+    if (!cohort.memberIds.has(authorId)) return 'shares from a non-member'
+    if (!bytesEqual(sh.cohortHash, cohort.hash)) return 'shares for another cohort'
+    if (sh.seedCommit.byteLength !== 32) return 'seed commitment must be 32 bytes'
+    const others = cohort.members.filter(m => peerKey(m.peer) !== authorId)
+    if (sh.boxes.length !== others.length) return `shares carry ${sh.boxes.length} boxes for ${others.length} other members`
+    for (let i = 0; i < others.length; i++) {
+      if (!bytesEqual(sh.boxes[i].recipient, others[i].peer)) return 'share boxes not one per other member in peer order'
+      if (sh.boxes[i].box.byteLength < 29 || sh.boxes[i].box.byteLength > 4096) return 'share box of a bad size'
+    }
+    return undefined
+  }
+
+  private validateShares (vm: VerifiedMessage, sh: SharesMsg): Verdict {
+    const prev = this.shares.get(vm.authorId)
+    if (prev != null) {
+      return toHex(SharesMsgHash(sh)) === toHex(SharesMsgHash(prev.shares))
+        ? { action: 'ignore', reason: 'duplicate shares' }
+        : { action: 'reject', reason: 'second, different shares bundle' }
+    }
+    if (this.cohort == null) {
+      return this.joins.has(vm.authorId) ? { action: 'accept' } : { action: 'ignore', reason: 'shares before the cohort from a peer that did not join' }
+    }
+    const problem = this.sharesProblem(vm.authorId, sh, this.cohort)
+    return problem == null ? { action: 'accept' } : { action: 'reject', reason: problem }
+  }
+
+  private validateMaskSet (vm: VerifiedMessage, ms: MaskSetMsg): Verdict {
+    if (this.cohort == null) return { action: 'ignore', reason: 'mask set before the cohort' }
+    if (vm.authorId !== this.cohort.leader) return { action: 'reject', reason: 'mask set not from the cohort leader' }
+    if (!bytesEqual(ms.cohortHash, this.cohort.hash)) return { action: 'reject', reason: 'mask set for another cohort' }
+    if (this.maskSet != null) {
+      return sameEntries(this.maskSet.list, ms.members) ? { action: 'ignore', reason: 'duplicate mask set' } : { action: 'reject', reason: 'leader equivocation: second, different mask set' }
+    }
+    const list = ms.members
+    for (let i = 0; i < list.length; i++) {
+      if (!this.cohort.memberIds.has(peerKey(list[i].peer))) return { action: 'reject', reason: 'mask set names a non-member' }
+      if (list[i].updateHash.byteLength !== 32) return { action: 'reject', reason: 'bad shares hash in mask set' }
+      if (i > 0 && compareBytes(list[i - 1].peer, list[i].peer) >= 0) return { action: 'reject', reason: 'mask set not sorted or has duplicates' }
+    }
+    if (list.length < this.cohort.threshold) return { action: 'reject', reason: `mask set has ${list.length} < ${this.cohort.threshold} members` }
+    return { action: 'accept' }
+  }
+
+  private validateUnmask (vm: VerifiedMessage, u: UnmaskMsg): Verdict {
+    if (u.survivorsHash.byteLength !== 32) return { action: 'reject', reason: 'unmask hash must be 32 bytes' }
+    if (this.maskSet == null || this.survivors == null) return { action: 'ignore', reason: 'unmask before the survivor list' }
+    if (!this.maskSet.ids.has(vm.authorId)) return { action: 'reject', reason: 'unmask from a member outside the mask set' }
+    // Shares for another list: kept as evidence of a conflict (an ack of that list), nothing else.
+    if (!bytesEqual(u.survivorsHash, this.survivors.hash)) {
+      return this.acks.get(vm.authorId)?.hashes.has(toHex(u.survivorsHash)) === true ? { action: 'ignore', reason: 'duplicate unmask for another list' } : { action: 'accept' }
+    }
+    if (this.unmasks.has(vm.authorId)) return { action: 'ignore', reason: 'duplicate unmask' }
+    const survivors = new Set(this.survivors.list.map(e => peerKey(e.peer)))
+    for (let i = 0; i < u.shares.length; i++) {
+      const e = u.shares[i]
+      const id = peerKey(e.peer)
+      if (!this.maskSet.ids.has(id)) return { action: 'reject', reason: 'unmask share of a member outside the mask set' }
+      if (i > 0 && compareBytes(u.shares[i - 1].peer, e.peer) >= 0) return { action: 'reject', reason: 'unmask shares not sorted or duplicated' }
+      const want = survivors.has(id) ? SHARE_SELF_SEED : SHARE_MASK_KEY
+      if (e.kind !== want) return { action: 'reject', reason: `unmask releases the wrong secret of ${id} (kind ${e.kind}, expected ${want})` }
+      if (e.share.byteLength !== 33) return { action: 'reject', reason: 'unmask share must be 33 bytes' }
+    }
     return { action: 'accept' }
   }
 
@@ -226,7 +374,7 @@ export class RoundMachine {
     const p = this.params
     const n = c.members.length
     if (n === 0 || n > p.cohortSize || n > MAX_COHORT) return { action: 'reject', reason: `cohort of ${n} members (allowed 1..${p.cohortSize})` }
-    if (c.threshold !== Math.min(p.minSurvivors, n) || c.threshold < 1) return { action: 'reject', reason: `cohort threshold ${c.threshold} does not match the task` }
+    if (c.threshold !== this.threshold(n) || c.threshold < 1) return { action: 'reject', reason: `cohort threshold ${c.threshold} does not match the task` }
     if (n < p.minSurvivors) return { action: 'reject', reason: `cohort of ${n} is smaller than minSurvivors ${p.minSurvivors}` }
     if (c.rank > p.maxFallbacks) return { action: 'reject', reason: `leader rank ${c.rank} beyond the allowed fallbacks` }
     for (let i = 0; i < n; i++) {
@@ -253,6 +401,7 @@ export class RoundMachine {
         this.trained = true
         return this.maybePublishUpdate(out)
       case 'updates-ready':
+        if (this.params.secure === true) return this.progress(out)
         if (this.phase === Phase.Survivors && this.survivors != null) {
           this.go(Phase.Aggregate, out)
           out.push({ type: 'aggregate', survivors: this.survivors.list, survivorsHash: this.survivors.hash })
@@ -311,15 +460,16 @@ export class RoundMachine {
       case 'cohort-deadline':
         if (this.cohort == null) return this.abort('no cohort before the deadline', out)
         return out
+      case 'shares-deadline':
+        if (this.phase === Phase.Shares && this.isLeader) return this.publishMaskSet(out)
+        return out
       case 'update-deadline':
       case 'straggler':
         if (this.phase !== Phase.Update) return out
         if (this.isLeader) return this.publishSurvivors(out)
         return name === 'straggler' ? this.expectSurvivors(out) : out
       case 'survivors-deadline':
-        if (this.phase !== Phase.Done) {
-          return this.abort(this.survivors == null ? 'no survivor list before the deadline' : 'could not gather the survivors\' updates', out)
-        }
+        if (this.phase !== Phase.Done) return this.abort(this.stuckReason(), out)
         return out
     }
   }
@@ -337,7 +487,7 @@ export class RoundMachine {
     this.cohortPublished = true
     const cohort: CohortMsg = {
       rank,
-      threshold: Math.min(p.minSurvivors, picked.length),
+      threshold: this.threshold(picked.length),
       members: picked.map(j => ({ peer: j.peer as Uint8Array<ArrayBuffer>, encPub: j.encPub as Uint8Array<ArrayBuffer>, maskPub: j.maskPub as Uint8Array<ArrayBuffer> }))
     }
     out.push({ type: 'publish', message: { ...this.header(), cohort } })
@@ -361,17 +511,169 @@ export class RoundMachine {
     if (m.cohort != null) return this.onCohort(vm, m.cohort, out)
     if (m.update != null) {
       const info = { peer: vm.author.toMultihash().bytes, hash }
-      if (this.cohort == null) {
-        this.pendingUpdates.set(vm.authorId, { info, cohortHash: m.update.cohortHash })
+      const secure = this.params.secure === true
+      if (this.cohort == null || (secure && this.maskSet == null)) {
+        this.pendingUpdates.set(vm.authorId, { info, cohortHash: m.update.cohortHash, scale: m.update.scale })
         return out
       }
       if (!bytesEqual(m.update.cohortHash, this.cohort.hash) || !this.cohort.memberIds.has(vm.authorId)) return out
+      if (secure && this.maskSet?.ids.has(vm.authorId) !== true) return out
       this.updates.set(vm.authorId, info)
+      if (secure) return this.phase === Phase.Update ? this.afterUpdate(out) : this.progress(out)
       if (this.phase === Phase.Survivors && this.missingUpdates().length === 0) return this.handleInto(out, { type: 'updates-ready' })
       return this.afterUpdate(out)
     }
     if (m.survivors != null) return this.onSurvivors(vm, m.survivors, out)
+    if (m.shares != null) {
+      const info = { peer: vm.author.toMultihash().bytes, hash, shares: m.shares }
+      this.shares.set(vm.authorId, info)
+      if (this.cohort == null) return out // checked when this peer commits to a cohort
+      this.openShares(info, out)
+      return this.afterShares(out)
+    }
+    if (m.maskSet != null) return this.onMaskSet(m.maskSet, out)
+    if (m.ack != null) {
+      this.recordAck(vm, m.ack.survivorsHash)
+      return this.progress(out)
+    }
+    if (m.unmask != null) {
+      if (this.survivors != null && bytesEqual(m.unmask.survivorsHash, this.survivors.hash)) {
+        this.unmasks.set(vm.authorId, { from: vm.author.toMultihash().bytes, shares: m.unmask.shares })
+      } else {
+        this.recordAck(vm, m.unmask.survivorsHash)
+      }
+      return this.progress(out)
+    }
     return out
+  }
+
+  private recordAck (vm: VerifiedMessage, hash: Uint8Array): void {
+    let a = this.acks.get(vm.authorId)
+    if (a == null) { a = { peer: vm.author.toMultihash().bytes, hashes: new Set() }; this.acks.set(vm.authorId, a) }
+    a.hashes.add(toHex(hash))
+    this.guard?.recordAck(a.peer, hash)
+  }
+
+  /** Opens this member's box in a bundle of the committed cohort (the driver does the crypto). */
+  private openShares (info: SharesInfo, out: Effect[]): void {
+    if (!this.isMember || this.cohort == null) return
+    const from = this.cohort.members.find(mb => bytesEqual(mb.peer, info.peer))
+    if (from != null && !bytesEqual(info.peer, this.params.self)) out.push({ type: 'open-shares', from, shares: info.shares })
+  }
+
+  /** The leader fixes the mask set once every member's bundle is in. */
+  private afterShares (out: Effect[]): Effect[] {
+    if (this.cohort == null) return out
+    if (this.phase === Phase.Shares) {
+      if (this.isLeader && this.shares.size >= this.cohort.members.length) return this.publishMaskSet(out)
+      return out
+    }
+    return this.progress(out)
+  }
+
+  private publishMaskSet (out: Effect[]): Effect[] {
+    if (this.maskSetPublished || this.cohort == null) return out
+    const list = [...this.shares.values()]
+      .sort((a, b) => compareBytes(a.peer, b.peer))
+      .map(e => ({ peer: e.peer as Uint8Array<ArrayBuffer>, updateHash: e.hash as Uint8Array<ArrayBuffer> }))
+    if (list.length < this.cohort.threshold) {
+      return this.abort(`only ${list.length} of ${this.cohort.members.length} members shared their keys (need ${this.cohort.threshold})`, out)
+    }
+    this.maskSetPublished = true
+    out.push({ type: 'clear-timer', name: 'shares-deadline' })
+    out.push({ type: 'publish', message: { ...this.header(), maskSet: { cohortHash: this.cohort.hash as Uint8Array<ArrayBuffer>, members: list } } })
+    return out
+  }
+
+  private onMaskSet (ms: MaskSetMsg, out: Effect[]): Effect[] {
+    const c = this.cohort
+    if (this.maskSet != null || c == null || this.phase !== Phase.Shares) return out
+    const p = this.params
+    const members: Member[] = []
+    for (const e of ms.members) {
+      const m = c.members.find(mb => bytesEqual(mb.peer, e.peer))
+      if (m == null) return out
+      members.push(m)
+    }
+    this.maskSet = { list: ms.members, members, ids: new Set(members.map(m => peerKey(m.peer))), scale: ringScale(p.clipNorm ?? 1, members.length) }
+    this.guard = new UnmaskGuard({ cohort: members.map(m => m.peer), threshold: c.threshold })
+    for (const a of this.acks.values()) for (const h of a.hashes) this.guard.recordAck(a.peer, h)
+    this.go(Phase.Update, out)
+    out.push({ type: 'clear-timer', name: 'shares-deadline' })
+    out.push({ type: 'set-timer', name: 'survivors-deadline', ms: p.updateMs + p.survivorsMs })
+    if (this.isLeader) out.push({ type: 'set-timer', name: 'update-deadline', ms: p.updateMs })
+    this.takePending(c)
+    const missing = this.missingShares()
+    if (missing.length > 0) out.push({ type: 'fetch-updates', updates: missing })
+    this.maybePublishUpdate(out)
+    return this.afterUpdate(out)
+  }
+
+  /** Updates that arrived before this peer could check them (no cohort, or no mask set yet). */
+  private takePending (c: CohortInfo): void {
+    for (const [id, pu] of this.pendingUpdates) {
+      if (!c.memberIds.has(id) || !bytesEqual(pu.cohortHash, c.hash)) continue
+      if (this.params.secure === true && (this.maskSet?.ids.has(id) !== true || pu.scale !== this.maskSet.scale)) continue
+      this.updates.set(id, pu.info)
+    }
+    this.pendingUpdates.clear()
+  }
+
+  /**
+   * Secure aggregation after the survivor list: ack it once this member holds every bundle of the mask
+   * set, release shares when the guard allows, and aggregate with t members' shares and every update.
+   */
+  private progress (out: Effect[]): Effect[] {
+    const s = this.survivors
+    const ms = this.maskSet
+    const guard = this.guard
+    const c = this.cohort
+    if (this.params.secure !== true || s == null || ms == null || guard == null || c == null) return out
+    if (this.phase !== Phase.Survivors && this.phase !== Phase.Unmask) return out
+    if (guard.conflicted) {
+      out.push({ type: 'penalize', peer: c.leader, reason: 'two survivor lists for one cohort' })
+      return this.abort('conflicting survivor lists for this cohort: refusing to unmask', out)
+    }
+    const bundles = this.missingShares().length === 0
+    const inMaskSet = ms.ids.has(this.params.selfId)
+    if (inMaskSet && bundles && !this.acked) {
+      this.acked = true
+      out.push({ type: 'publish', message: { ...this.header(), ack: { survivorsHash: s.hash as Uint8Array<ArrayBuffer> } } })
+    }
+    if (inMaskSet && this.acked && !this.released) {
+      const d = guard.release(s.hash)
+      if (d.ok) {
+        this.released = true
+        out.push({ type: 'publish-unmask', survivorsHash: s.hash, release: d })
+      } else if (d.reasons.some(r => r.code !== 'not-enough-acks')) {
+        return this.abort(`refusing to unmask: ${d.reasons.map(r => r.message).join('; ')}`, out)
+      }
+    }
+    if (this.phase === Phase.Survivors && bundles && this.missingUpdates().length === 0) this.go(Phase.Unmask, out)
+    if (this.phase === Phase.Unmask && this.unmasks.size >= c.threshold) {
+      this.go(Phase.Aggregate, out)
+      const seedCommits = new Map<string, Uint8Array>()
+      for (const e of this.shares.values()) seedCommits.set(toHex(e.peer), e.shares.seedCommit)
+      out.push({
+        type: 'aggregate',
+        survivors: s.list,
+        survivorsHash: s.hash,
+        secure: { threshold: c.threshold, maskSet: ms.members, unmasks: [...this.unmasks.values()], seedCommits, scale: ms.scale }
+      })
+    }
+    return out
+  }
+
+  /** Why an attempt that ran out of time did not complete. */
+  private stuckReason (): string {
+    if (this.params.secure === true) {
+      if (this.maskSet == null) return 'no mask set before the deadline'
+      if (this.survivors == null) return 'no survivor list before the deadline'
+      if (this.missingShares().length > 0) return `${this.missingShares().length} key-share bundle(s) of the mask set could not be found`
+      if (this.missingUpdates().length > 0) return 'could not gather the survivors\' updates'
+      return `only ${this.unmasks.size} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived`
+    }
+    return this.survivors == null ? 'no survivor list before the deadline' : 'could not gather the survivors\' updates'
   }
 
   private onCohort (vm: VerifiedMessage, c: CohortMsg, out: Effect[]): Effect[] {
@@ -398,22 +700,44 @@ export class RoundMachine {
     this.cohort = { leader: vm.authorId, rank: c.rank, members: c.members, memberIds, hash, threshold: c.threshold }
     out.push({ type: 'clear-timer', name: 'leader' })
     out.push({ type: 'clear-timer', name: 'cohort-deadline' })
+    if (this.params.secure === true) return this.commitSecure(this.cohort, out)
     this.go(Phase.Update, out)
     out.push({ type: 'set-timer', name: 'survivors-deadline', ms: this.params.updateMs + this.params.survivorsMs })
     if (this.isLeader) out.push({ type: 'set-timer', name: 'update-deadline', ms: this.params.updateMs })
-    for (const [id, pu] of this.pendingUpdates) {
-      if (memberIds.has(id) && bytesEqual(pu.cohortHash, hash)) this.updates.set(id, pu.info)
-    }
-    this.pendingUpdates.clear()
+    this.takePending(this.cohort)
     this.maybePublishUpdate(out)
     return this.afterUpdate(out)
   }
 
-  private maybePublishUpdate (out: Effect[]): Effect[] {
-    if (this.trained && !this.updatePublished && this.cohort != null && this.isMember && this.phase === Phase.Update) {
-      this.updatePublished = true
-      out.push({ type: 'publish-update', cohortHash: this.cohort.hash })
+  /** Secure aggregation: committed to a cohort, members share their keys and the leader collects. */
+  private commitSecure (c: CohortInfo, out: Effect[]): Effect[] {
+    const p = this.params
+    this.go(Phase.Shares, out)
+    out.push({ type: 'set-timer', name: 'survivors-deadline', ms: 2 * p.cohortMs + p.survivorsMs })
+    if (this.isLeader) out.push({ type: 'set-timer', name: 'shares-deadline', ms: p.cohortMs })
+    if (this.isMember) out.push({ type: 'publish-shares', cohortHash: c.hash, members: c.members, threshold: c.threshold })
+    for (const [id, info] of [...this.shares]) {
+      const problem = this.sharesProblem(id, info.shares, c)
+      if (problem != null) {
+        this.shares.delete(id)
+        out.push({ type: 'penalize', peer: id, reason: problem })
+        continue
+      }
+      this.openShares(info, out)
     }
+    return this.afterShares(out)
+  }
+
+  private maybePublishUpdate (out: Effect[]): Effect[] {
+    if (!this.trained || this.updatePublished || this.cohort == null || !this.isMember || this.phase !== Phase.Update) return out
+    if (this.params.secure === true) {
+      if (this.maskSet == null || !this.maskSet.ids.has(this.params.selfId)) return out
+      this.updatePublished = true
+      out.push({ type: 'publish-update', cohortHash: this.cohort.hash, maskSet: this.maskSet.members, scale: this.maskSet.scale })
+      return out
+    }
+    this.updatePublished = true
+    out.push({ type: 'publish-update', cohortHash: this.cohort.hash })
     return out
   }
 
@@ -425,7 +749,8 @@ export class RoundMachine {
    */
   private afterUpdate (out: Effect[]): Effect[] {
     if (this.cohort == null || this.phase !== Phase.Update) return out
-    const n = this.cohort.members.length
+    if (this.params.secure === true && this.maskSet == null) return out
+    const n = this.maskSet?.members.length ?? this.cohort.members.length
     if (this.updates.size >= n) {
       if (this.isLeader) return this.publishSurvivors(out)
       return this.expectSurvivors(out)
@@ -452,7 +777,7 @@ export class RoundMachine {
       .sort((a, b) => compareBytes(a.peer, b.peer))
       .map(u => ({ peer: u.peer as Uint8Array<ArrayBuffer>, updateHash: u.hash as Uint8Array<ArrayBuffer> }))
     if (list.length < this.cohort.threshold) {
-      return this.abort(`only ${list.length} of ${this.cohort.members.length} updates arrived (need ${this.cohort.threshold})`, out)
+      return this.abort(`only ${list.length} of ${this.maskSet?.members.length ?? this.cohort.members.length} updates arrived (need ${this.cohort.threshold})`, out)
     }
     this.survivorsPublished = true
     out.push({ type: 'clear-timer', name: 'update-deadline' })
@@ -462,15 +787,44 @@ export class RoundMachine {
   }
 
   private onSurvivors (vm: VerifiedMessage, s: SurvivorsMsg, out: Effect[]): Effect[] {
+    const hash = survivorsHash(s, vm.author.toMultihash().bytes)
+    if (this.params.secure === true && this.survivors != null && this.guard != null && this.maskSet != null && !bytesEqual(hash, this.survivors.hash)) {
+      // A second list from the leader: record it, so that the guard refuses from now on.
+      const ids = new Set(s.survivors.map(e => peerKey(e.peer)))
+      this.guard.recordSurvivorList(hash, s.survivors.map(e => e.peer), this.maskSet.members.filter(m => !ids.has(peerKey(m.peer))).map(m => m.peer))
+      out.push({ type: 'penalize', peer: vm.authorId, reason: 'leader equivocation: second, different survivor list' })
+      return this.progress(out)
+    }
     if (this.survivors != null || this.cohort == null || this.phase !== Phase.Update) return out
-    this.survivors = { list: s.survivors, hash: survivorsHash(s, vm.author.toMultihash().bytes) }
+    this.survivors = { list: s.survivors, hash }
     this.go(Phase.Survivors, out)
+    if (this.params.secure === true && this.guard != null && this.maskSet != null) {
+      const ids = new Set(s.survivors.map(e => peerKey(e.peer)))
+      this.guard.recordSurvivorList(hash, s.survivors.map(e => e.peer), this.maskSet.members.filter(m => !ids.has(peerKey(m.peer))).map(m => m.peer))
+      out.push({ type: 'set-timer', name: 'survivors-deadline', ms: 2 * this.params.survivorsMs })
+      const missing = [...this.missingUpdates(), ...this.missingShares()]
+      if (missing.length > 0) out.push({ type: 'fetch-updates', updates: missing })
+      return this.progress(out)
+    }
     const missing = this.missingUpdates()
     if (missing.length > 0) {
       out.push({ type: 'fetch-updates', updates: missing })
       return out
     }
     return this.handleInto(out, { type: 'updates-ready' })
+  }
+
+  /** Mask-set entries whose Shares bundle this peer does not hold (or holds a different one of). */
+  missingShares (): Survivor[] {
+    return (this.maskSet?.list ?? []).filter(e => {
+      const sh = this.shares.get(peerKey(e.peer))
+      return sh == null || !bytesEqual(sh.hash, e.updateHash)
+    })
+  }
+
+  /** Messages this peer still has to gather for the attempt: updates named by the survivor list, bundles of the mask set. */
+  missingMessages (): Survivor[] {
+    return [...this.missingUpdates(), ...this.missingShares()]
   }
 
   /** Survivor entries whose update this peer does not hold (or holds a different one of). */
@@ -485,6 +839,14 @@ export class RoundMachine {
     out.push(...this.handle(ev))
     return out
   }
+}
+
+function SharesMsgHash (sh: SharesMsg): Uint8Array {
+  return sha256(SharesCodec.encode(sh))
+}
+
+function sameEntries (a: readonly Survivor[], b: readonly Survivor[]): boolean {
+  return a.length === b.length && a.every((e, i) => bytesEqual(e.peer, b[i].peer) && bytesEqual(e.updateHash, b[i].updateHash))
 }
 
 /** PeerId string of PeerId multihash bytes, memoized: survivor and member lists carry raw bytes. */

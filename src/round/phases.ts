@@ -1,6 +1,6 @@
 /**
- * The phases of one round attempt and the transitions allowed between them. Secure aggregation adds its
- * Shares / Unmask phases here without changing the others.
+ * The phases of one round attempt and the transitions allowed between them. Secure aggregation adds the
+ * Shares and Unmask phases; without it an attempt goes Join → Cohort → Update → Survivors → Aggregate.
  */
 
 export const Phase = {
@@ -8,11 +8,15 @@ export const Phase = {
   Join: 'join',
   /** Join window closed; waiting for (or, as leader, publishing) the cohort. */
   Cohort: 'cohort',
-  /** Committed to one cohort; members publish their updates, the leader collects them. */
+  /** Secure aggregation: committed to one cohort; members publish their key shares, the leader fixes the mask set. */
+  Shares: 'shares',
+  /** Committed to one cohort (and mask set); members publish their updates, the leader collects them. */
   Update: 'update',
   /** The leader's survivor list is fixed; every peer gathers the updates it names. */
   Survivors: 'survivors',
-  /** Every named update is here; the driver computes M[r]. */
+  /** Secure aggregation: every named update is here; waiting for t members' shares to unmask the sum. */
+  Unmask: 'unmask',
+  /** Every named update (and, secure, t members' shares) is here; the driver computes M[r]. */
   Aggregate: 'aggregate',
   Done: 'done',
   Aborted: 'aborted'
@@ -21,10 +25,12 @@ export const Phase = {
 export type Phase = typeof Phase[keyof typeof Phase]
 
 export const TRANSITIONS: Readonly<Record<Phase, readonly Phase[]>> = {
-  join: ['cohort', 'update', 'aborted'],
-  cohort: ['update', 'aborted'],
+  join: ['cohort', 'update', 'shares', 'aborted'],
+  cohort: ['update', 'shares', 'aborted'],
+  shares: ['update', 'aborted'],
   update: ['survivors', 'aborted'],
-  survivors: ['aggregate', 'aborted'],
+  survivors: ['aggregate', 'unmask', 'aborted'],
+  unmask: ['aggregate', 'aborted'],
   aggregate: ['done', 'aborted'],
   done: [],
   aborted: []

@@ -22,3 +22,5 @@ export const MAX_COHORT = 1024
 
 /** Encodings of an update vector. */
 export const ENCODING_FLOAT32 = 1
+/** A masked vector in Z_2^32 (secure aggregation). */
+export const ENCODING_RING32 = 2

@@ -40,7 +40,10 @@ export async function sealMessage (key: PrivateKey, message: RoundMessage): Prom
 const decodeLimits = {
   limits: {
     cohort: { members: MAX_COHORT },
-    survivors: { survivors: MAX_COHORT }
+    survivors: { survivors: MAX_COHORT },
+    shares: { boxes: MAX_COHORT },
+    maskSet: { members: MAX_COHORT },
+    unmask: { shares: MAX_COHORT }
   }
 }
 

@@ -57,3 +57,25 @@ export function float32FromBytes (b: Uint8Array): Float32Array {
   for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true)
   return out
 }
+
+/** Canonical bytes of a ring vector: uint32 little-endian (zero-copy on little-endian machines). */
+export function uint32Bytes (v: Uint32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+  const out = new Uint8Array(v.length * 4)
+  const view = new DataView(out.buffer)
+  for (let i = 0; i < v.length; i++) view.setUint32(i * 4, v[i], true)
+  return out
+}
+
+/** The inverse of `uint32Bytes`: a fresh Uint32Array. */
+export function uint32FromBytes (b: Uint8Array): Uint32Array {
+  if (b.byteLength % 4 !== 0) throw new RangeError(`uint32 vector has ${b.byteLength} bytes, not a multiple of 4`)
+  const out = new Uint32Array(b.byteLength / 4)
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(b)
+    return out
+  }
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+  for (let i = 0; i < out.length; i++) out[i] = view.getUint32(i * 4, true)
+  return out
+}

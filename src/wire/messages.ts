@@ -171,6 +171,10 @@ export interface RoundMessage {
   update?: Update
   survivors?: Survivors
   result?: Result
+  shares?: Shares
+  maskSet?: MaskSet
+  ack?: Ack
+  unmask?: Unmask
 }
 
 export namespace RoundMessage {
@@ -226,6 +230,26 @@ export namespace RoundMessage {
         if (obj.result != null) {
           w.uint32(114)
           Result.codec().encode(obj.result, w)
+        }
+
+        if (obj.shares != null) {
+          w.uint32(122)
+          Shares.codec().encode(obj.shares, w)
+        }
+
+        if (obj.maskSet != null) {
+          w.uint32(130)
+          MaskSet.codec().encode(obj.maskSet, w)
+        }
+
+        if (obj.ack != null) {
+          w.uint32(138)
+          Ack.codec().encode(obj.ack, w)
+        }
+
+        if (obj.unmask != null) {
+          w.uint32(146)
+          Unmask.codec().encode(obj.unmask, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -288,6 +312,30 @@ export namespace RoundMessage {
             case 14: {
               obj.result = Result.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.result
+              })
+              break
+            }
+            case 15: {
+              obj.shares = Shares.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.shares
+              })
+              break
+            }
+            case 16: {
+              obj.maskSet = MaskSet.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.maskSet
+              })
+              break
+            }
+            case 17: {
+              obj.ack = Ack.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ack
+              })
+              break
+            }
+            case 18: {
+              obj.unmask = Unmask.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.unmask
               })
               break
             }
@@ -365,6 +413,34 @@ export namespace RoundMessage {
             case 14: {
               yield * Result.codec().stream(reader, reader.uint32(), `${prefix}.result`, {
                 limits: opts.limits?.result
+              })
+
+              break
+            }
+            case 15: {
+              yield * Shares.codec().stream(reader, reader.uint32(), `${prefix}.shares`, {
+                limits: opts.limits?.shares
+              })
+
+              break
+            }
+            case 16: {
+              yield * MaskSet.codec().stream(reader, reader.uint32(), `${prefix}.maskSet`, {
+                limits: opts.limits?.maskSet
+              })
+
+              break
+            }
+            case 17: {
+              yield * Ack.codec().stream(reader, reader.uint32(), `${prefix}.ack`, {
+                limits: opts.limits?.ack
+              })
+
+              break
+            }
+            case 18: {
+              yield * Unmask.codec().stream(reader, reader.uint32(), `${prefix}.unmask`, {
+                limits: opts.limits?.unmask
               })
 
               break
@@ -469,6 +545,11 @@ export namespace RoundMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoundMessageUpdateScaleFieldEvent {
+    field: '$.update.scale'
+    value: number
+  }
+
   export interface RoundMessageSurvivorsCohortHashFieldEvent {
     field: '$.survivors.cohortHash'
     value: Uint8Array<ArrayBuffer>
@@ -506,6 +587,73 @@ export namespace RoundMessage {
     value: number
   }
 
+  export interface RoundMessageSharesCohortHashFieldEvent {
+    field: '$.shares.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageSharesSeedCommitFieldEvent {
+    field: '$.shares.seedCommit'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageSharesBoxesRecipientFieldEvent {
+    field: '$.shares.boxes[].recipient'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundMessageSharesBoxesBoxFieldEvent {
+    field: '$.shares.boxes[].box'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundMessageMaskSetCohortHashFieldEvent {
+    field: '$.maskSet.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageMaskSetMembersPeerFieldEvent {
+    field: '$.maskSet.members[].peer'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundMessageMaskSetMembersUpdateHashFieldEvent {
+    field: '$.maskSet.members[].updateHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundMessageAckSurvivorsHashFieldEvent {
+    field: '$.ack.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageUnmaskSurvivorsHashFieldEvent {
+    field: '$.unmask.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageUnmaskSharesPeerFieldEvent {
+    field: '$.unmask.shares[].peer'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RoundMessageUnmaskSharesKindFieldEvent {
+    field: '$.unmask.shares[].kind'
+    value: number
+    index: number
+  }
+
+  export interface RoundMessageUnmaskSharesShareFieldEvent {
+    field: '$.unmask.shares[].share'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<RoundMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RoundMessage.codec())
   }
@@ -514,7 +662,7 @@ export namespace RoundMessage {
     return decodeMessage(buf, RoundMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesRecipientFieldEvent | RoundMessageSharesBoxesBoxFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesPeerFieldEvent | RoundMessageUnmaskSharesKindFieldEvent | RoundMessageUnmaskSharesShareFieldEvent> {
     return streamMessage(buf, RoundMessage.codec(), opts)
   }
 }
@@ -944,6 +1092,7 @@ export interface Update {
   length: number
   vector: Uint8Array<ArrayBuffer>
   blobHash: Uint8Array<ArrayBuffer>
+  scale: number
 }
 
 export namespace Update {
@@ -986,6 +1135,11 @@ export namespace Update {
           w.bytes(obj.blobHash)
         }
 
+        if ((obj.scale != null && obj.scale !== 0)) {
+          w.uint32(57)
+          w.double(obj.scale)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -996,7 +1150,8 @@ export namespace Update {
           encoding: 0,
           length: 0,
           vector: uint8ArrayAlloc(0),
-          blobHash: uint8ArrayAlloc(0)
+          blobHash: uint8ArrayAlloc(0),
+          scale: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1027,6 +1182,10 @@ export namespace Update {
             }
             case 6: {
               obj.blobHash = reader.bytes()
+              break
+            }
+            case 7: {
+              obj.scale = reader.double()
               break
             }
             default: {
@@ -1086,6 +1245,13 @@ export namespace Update {
               }
               break
             }
+            case 7: {
+              yield {
+                field: `${prefix}.scale`,
+                value: reader.double()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1128,6 +1294,11 @@ export namespace Update {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface UpdateScaleFieldEvent {
+    field: '$.scale'
+    value: number
+  }
+
   export function encode (obj: Partial<Update>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Update.codec())
   }
@@ -1136,7 +1307,7 @@ export namespace Update {
     return decodeMessage(buf, Update.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Update>): Generator<UpdateCohortHashFieldEvent | UpdateWeightFieldEvent | UpdateEncodingFieldEvent | UpdateLengthFieldEvent | UpdateVectorFieldEvent | UpdateBlobHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Update>): Generator<UpdateCohortHashFieldEvent | UpdateWeightFieldEvent | UpdateEncodingFieldEvent | UpdateLengthFieldEvent | UpdateVectorFieldEvent | UpdateBlobHashFieldEvent | UpdateScaleFieldEvent> {
     return streamMessage(buf, Update.codec(), opts)
   }
 }
@@ -1392,6 +1563,797 @@ export namespace Survivors {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Survivors>): Generator<SurvivorsCohortHashFieldEvent | SurvivorsSurvivorsPeerFieldEvent | SurvivorsSurvivorsUpdateHashFieldEvent> {
     return streamMessage(buf, Survivors.codec(), opts)
+  }
+}
+
+export interface Shares {
+  cohortHash: Uint8Array<ArrayBuffer>
+  seedCommit: Uint8Array<ArrayBuffer>
+  boxes: ShareBox[]
+}
+
+export namespace Shares {
+  let _codec: Codec<Shares>
+
+  export const codec = (): Codec<Shares> => {
+    if (_codec == null) {
+      _codec = message<Shares>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.cohortHash != null && obj.cohortHash.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.cohortHash)
+        }
+
+        if ((obj.seedCommit != null && obj.seedCommit.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.seedCommit)
+        }
+
+        if (obj.boxes != null && obj.boxes.length > 0) {
+          for (const value of obj.boxes) {
+            w.uint32(26)
+            ShareBox.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          cohortHash: uint8ArrayAlloc(0),
+          seedCommit: uint8ArrayAlloc(0),
+          boxes: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.cohortHash = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.seedCommit = reader.bytes()
+              break
+            }
+            case 3: {
+              if (opts.limits?.boxes != null && obj.boxes.length === opts.limits.boxes) {
+                throw new MaxLengthError('Decode error - repeated field "boxes" had too many elements')
+              }
+
+              obj.boxes.push(ShareBox.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.boxes$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          boxes: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.cohortHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.seedCommit`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.boxes != null && obj.boxes === opts.limits.boxes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "boxes" had too many elements')
+              }
+
+              for (const evt of ShareBox.codec().stream(reader, reader.uint32(), `${prefix}.boxes[]`, {
+                limits: opts.limits?.boxes$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.boxes
+                }
+              }
+
+              obj.boxes++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SharesCohortHashFieldEvent {
+    field: '$.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SharesSeedCommitFieldEvent {
+    field: '$.seedCommit'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SharesBoxesRecipientFieldEvent {
+    field: '$.boxes[].recipient'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SharesBoxesBoxFieldEvent {
+    field: '$.boxes[].box'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<Shares>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Shares.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Shares>): Shares {
+    return decodeMessage(buf, Shares.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Shares>): Generator<SharesCohortHashFieldEvent | SharesSeedCommitFieldEvent | SharesBoxesRecipientFieldEvent | SharesBoxesBoxFieldEvent> {
+    return streamMessage(buf, Shares.codec(), opts)
+  }
+}
+
+export interface ShareBox {
+  recipient: Uint8Array<ArrayBuffer>
+  box: Uint8Array<ArrayBuffer>
+}
+
+export namespace ShareBox {
+  let _codec: Codec<ShareBox>
+
+  export const codec = (): Codec<ShareBox> => {
+    if (_codec == null) {
+      _codec = message<ShareBox>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.recipient != null && obj.recipient.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.recipient)
+        }
+
+        if ((obj.box != null && obj.box.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.box)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          recipient: uint8ArrayAlloc(0),
+          box: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.recipient = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.box = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.recipient`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.box`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ShareBoxRecipientFieldEvent {
+    field: '$.recipient'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ShareBoxBoxFieldEvent {
+    field: '$.box'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<ShareBox>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ShareBox.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ShareBox>): ShareBox {
+    return decodeMessage(buf, ShareBox.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ShareBox>): Generator<ShareBoxRecipientFieldEvent | ShareBoxBoxFieldEvent> {
+    return streamMessage(buf, ShareBox.codec(), opts)
+  }
+}
+
+export interface MaskSet {
+  cohortHash: Uint8Array<ArrayBuffer>
+  members: Survivor[]
+}
+
+export namespace MaskSet {
+  let _codec: Codec<MaskSet>
+
+  export const codec = (): Codec<MaskSet> => {
+    if (_codec == null) {
+      _codec = message<MaskSet>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.cohortHash != null && obj.cohortHash.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.cohortHash)
+        }
+
+        if (obj.members != null && obj.members.length > 0) {
+          for (const value of obj.members) {
+            w.uint32(18)
+            Survivor.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          cohortHash: uint8ArrayAlloc(0),
+          members: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.cohortHash = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.members != null && obj.members.length === opts.limits.members) {
+                throw new MaxLengthError('Decode error - repeated field "members" had too many elements')
+              }
+
+              obj.members.push(Survivor.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.members$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          members: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.cohortHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.members != null && obj.members === opts.limits.members) {
+                throw new MaxLengthError('Streaming decode error - repeated field "members" had too many elements')
+              }
+
+              for (const evt of Survivor.codec().stream(reader, reader.uint32(), `${prefix}.members[]`, {
+                limits: opts.limits?.members$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.members
+                }
+              }
+
+              obj.members++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface MaskSetCohortHashFieldEvent {
+    field: '$.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface MaskSetMembersPeerFieldEvent {
+    field: '$.members[].peer'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface MaskSetMembersUpdateHashFieldEvent {
+    field: '$.members[].updateHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<MaskSet>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, MaskSet.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MaskSet>): MaskSet {
+    return decodeMessage(buf, MaskSet.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<MaskSet>): Generator<MaskSetCohortHashFieldEvent | MaskSetMembersPeerFieldEvent | MaskSetMembersUpdateHashFieldEvent> {
+    return streamMessage(buf, MaskSet.codec(), opts)
+  }
+}
+
+export interface Ack {
+  survivorsHash: Uint8Array<ArrayBuffer>
+}
+
+export namespace Ack {
+  let _codec: Codec<Ack>
+
+  export const codec = (): Codec<Ack> => {
+    if (_codec == null) {
+      _codec = message<Ack>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.survivorsHash != null && obj.survivorsHash.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.survivorsHash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          survivorsHash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.survivorsHash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.survivorsHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AckSurvivorsHashFieldEvent {
+    field: '$.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Ack>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Ack.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Ack {
+    return decodeMessage(buf, Ack.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Generator<AckSurvivorsHashFieldEvent> {
+    return streamMessage(buf, Ack.codec(), opts)
+  }
+}
+
+export interface Unmask {
+  survivorsHash: Uint8Array<ArrayBuffer>
+  shares: UnmaskShare[]
+}
+
+export namespace Unmask {
+  let _codec: Codec<Unmask>
+
+  export const codec = (): Codec<Unmask> => {
+    if (_codec == null) {
+      _codec = message<Unmask>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.survivorsHash != null && obj.survivorsHash.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.survivorsHash)
+        }
+
+        if (obj.shares != null && obj.shares.length > 0) {
+          for (const value of obj.shares) {
+            w.uint32(18)
+            UnmaskShare.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          survivorsHash: uint8ArrayAlloc(0),
+          shares: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.survivorsHash = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.shares != null && obj.shares.length === opts.limits.shares) {
+                throw new MaxLengthError('Decode error - repeated field "shares" had too many elements')
+              }
+
+              obj.shares.push(UnmaskShare.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.shares$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          shares: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.survivorsHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.shares != null && obj.shares === opts.limits.shares) {
+                throw new MaxLengthError('Streaming decode error - repeated field "shares" had too many elements')
+              }
+
+              for (const evt of UnmaskShare.codec().stream(reader, reader.uint32(), `${prefix}.shares[]`, {
+                limits: opts.limits?.shares$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.shares
+                }
+              }
+
+              obj.shares++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface UnmaskSurvivorsHashFieldEvent {
+    field: '$.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface UnmaskSharesPeerFieldEvent {
+    field: '$.shares[].peer'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface UnmaskSharesKindFieldEvent {
+    field: '$.shares[].kind'
+    value: number
+    index: number
+  }
+
+  export interface UnmaskSharesShareFieldEvent {
+    field: '$.shares[].share'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<Unmask>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Unmask.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unmask>): Unmask {
+    return decodeMessage(buf, Unmask.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unmask>): Generator<UnmaskSurvivorsHashFieldEvent | UnmaskSharesPeerFieldEvent | UnmaskSharesKindFieldEvent | UnmaskSharesShareFieldEvent> {
+    return streamMessage(buf, Unmask.codec(), opts)
+  }
+}
+
+export interface UnmaskShare {
+  peer: Uint8Array<ArrayBuffer>
+  kind: number
+  share: Uint8Array<ArrayBuffer>
+}
+
+export namespace UnmaskShare {
+  let _codec: Codec<UnmaskShare>
+
+  export const codec = (): Codec<UnmaskShare> => {
+    if (_codec == null) {
+      _codec = message<UnmaskShare>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.peer != null && obj.peer.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.peer)
+        }
+
+        if ((obj.kind != null && obj.kind !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.kind)
+        }
+
+        if ((obj.share != null && obj.share.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.share)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peer: uint8ArrayAlloc(0),
+          kind: 0,
+          share: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.peer = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.kind = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.share = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.peer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.kind`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.share`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface UnmaskSharePeerFieldEvent {
+    field: '$.peer'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface UnmaskShareKindFieldEvent {
+    field: '$.kind'
+    value: number
+  }
+
+  export interface UnmaskShareShareFieldEvent {
+    field: '$.share'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<UnmaskShare>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, UnmaskShare.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnmaskShare>): UnmaskShare {
+    return decodeMessage(buf, UnmaskShare.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnmaskShare>): Generator<UnmaskSharePeerFieldEvent | UnmaskShareKindFieldEvent | UnmaskShareShareFieldEvent> {
+    return streamMessage(buf, UnmaskShare.codec(), opts)
   }
 }
 

@@ -1,0 +1,242 @@
+/**
+ * Secure aggregation inside a round: what one member computes (its Shares bundle, its masked update,
+ * its Unmask shares) and what any peer computes to recover the survivors' exact ring sum from their
+ * masked updates and `t` members' Unmask messages. The round machine decides when, and through its
+ * UnmaskGuard whether, shares are released; this file does the crypto. No network, no clock.
+ *
+ * Inputs. Member i clips its delta to L2 norm C (so every coordinate is within ±C), multiplies it by
+ * w_i / W (its FedAvg weight over the task's weight cap W, at most 1; 1 with uniform weighting) and
+ * quantizes it at the scale `ringScale(C, |U1|)`, which is the largest power of two at which the sum of
+ * |U1| such inputs can never wrap (see src/secagg/ring.ts for the formula). Every peer divides the
+ * recovered sum by the same power of two and multiplies by W, so the FedAvg numerator is the same float
+ * on every peer, bit for bit.
+ */
+import { randomBytes } from 'node:crypto'
+import {
+  agree, combineShares, encodeContext, generateRoundKeys, maskInput, openShares, pairwiseMaskSeed,
+  publicKeyOf, quantizationScale, quantize, sealShares, shareEncryptionKey, splitSecret, unmaskSum
+} from '../secagg/index.ts'
+import type { DroppedPairwiseSeed, PairwiseSeed, RandomSource, RoundKeys, SharePair } from '../secagg/index.ts'
+import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
+import type { Member, ShareBox, UnmaskShare } from '../wire/messages.ts'
+
+/** `UnmaskShare.kind`: a share of a survivor's self-mask seed b_s. */
+export const SHARE_SELF_SEED = 1
+/** `UnmaskShare.kind`: a share of a dropped member's mask private key. */
+export const SHARE_MASK_KEY = 2
+
+const DOMAIN_SEED_COMMIT = 'fedswarm/secagg/v1/seed-commit'
+/** Consecutive t-windows of the available shares tried when a rebuilt secret fails its check. */
+const MAX_COMBINATION_WINDOWS = 8
+
+export class SecureRoundError extends Error {
+  override name = 'SecureRoundError'
+}
+
+/** Where the secure round happens: every key, seed and box is bound to it. */
+export interface SecureContext {
+  task: Uint8Array
+  round: number
+  attempt: number
+}
+
+/** The binding commitment to b_i published in the Shares bundle: sha256 of the context, peer and seed. */
+export function seedCommitment (ctx: SecureContext, peer: Uint8Array, seed: Uint8Array): Uint8Array {
+  return sha256(encodeContext([DOMAIN_SEED_COMMIT, ctx.task, ctx.round, ctx.attempt, peer, seed]))
+}
+
+/** The quantization scale for a mask set of `summands` members and clip norm `clipNorm`. */
+export function ringScale (clipNorm: number, summands: number): number {
+  return quantizationScale({ bound: clipNorm, summands })
+}
+
+/** Scales `delta` (already clipped to `clipNorm`) by `factor` <= 1 and quantizes it into the ring. */
+export function ringInput (delta: Float32Array, factor: number, clipNorm: number, scale: number, rng?: RandomSource): Uint32Array {
+  if (!(factor > 0 && factor <= 1)) throw new SecureRoundError(`weight factor ${factor} is outside (0, 1]`)
+  const x = new Float64Array(delta.length)
+  for (let k = 0; k < delta.length; k++) x[k] = delta[k] * factor
+  return quantize(x, scale, { bound: clipNorm, rng })
+}
+
+/** Clips a vector to L2 norm `clipNorm` (a new vector when it had to be scaled, else the same one). */
+export function clipToNorm (delta: Float32Array, clipNorm: number): { delta: Float32Array, norm: number, clipped: boolean } {
+  let s = 0
+  for (let k = 0; k < delta.length; k++) s += delta[k] * delta[k]
+  const norm = Math.sqrt(s)
+  if (norm <= clipNorm) return { delta, norm, clipped: false }
+  const f = clipNorm / norm
+  const out = new Float32Array(delta.length)
+  // fround may push a coordinate a hair above f·|x|; the ring clamp and the norm slack absorb it.
+  for (let k = 0; k < delta.length; k++) out[k] = delta[k] * f
+  return { delta: out, norm, clipped: true }
+}
+
+export interface SecureMemberInit {
+  ctx: SecureContext
+  /** This member's PeerId bytes. */
+  self: Uint8Array
+  /** Its round keys (default: fresh ones). */
+  keys?: RoundKeys
+}
+
+/** One member's side of one secure round attempt. */
+export class SecureMember {
+  readonly ctx: SecureContext
+  readonly self: Uint8Array
+  readonly keys: RoundKeys
+  private selfSeed?: Uint8Array
+  /** The shares this member holds of other members' secrets (and of its own), by peer hex. */
+  private readonly held = new Map<string, SharePair>()
+
+  constructor (init: SecureMemberInit) {
+    this.ctx = init.ctx
+    this.self = init.self
+    this.keys = init.keys ?? generateRoundKeys()
+  }
+
+  /**
+   * Draws b_i, splits b_i and the mask private key t-of-n over the cohort (share k for the k-th member
+   * in peer order) and seals one box per other member. Keeps its own share pair.
+   */
+  async makeShares (members: readonly Member[], threshold: number): Promise<{ seedCommit: Uint8Array, boxes: ShareBox[] }> {
+    if (this.selfSeed != null) throw new SecureRoundError('shares were already made for this attempt')
+    const index = members.findIndex(m => bytesEqual(m.peer, this.self))
+    if (index < 0) throw new SecureRoundError('this peer is not a cohort member')
+    const seed = new Uint8Array(randomBytes(32))
+    this.selfSeed = seed
+    const seedShares = await splitSecret(seed, members.length, threshold)
+    const keyShares = await splitSecret(this.keys.mask.privateKey, members.length, threshold)
+    const boxes: ShareBox[] = []
+    for (let k = 0; k < members.length; k++) {
+      const m = members[k]
+      const pair = { selfSeedShare: seedShares[k], maskKeyShare: keyShares[k] }
+      if (k === index) {
+        this.held.set(toHex(this.self), pair)
+        continue
+      }
+      const ctx = { ...this.ctx, sender: this.self, recipient: m.peer }
+      const key = shareEncryptionKey(agree(this.keys.enc.privateKey, m.encPub), ctx)
+      boxes.push({ recipient: m.peer as Uint8Array<ArrayBuffer>, box: sealShares({ ...ctx, key, ...pair }) as Uint8Array<ArrayBuffer> })
+    }
+    return { seedCommit: seedCommitment(this.ctx, this.self, seed), boxes }
+  }
+
+  /** Opens the box addressed to this member in `from`'s bundle; throws (ShareBoxError, …) if it is bad. */
+  openBundle (from: Member, boxes: readonly ShareBox[]): void {
+    if (bytesEqual(from.peer, this.self)) return
+    const mine = boxes.find(b => bytesEqual(b.recipient, this.self))
+    if (mine == null) throw new SecureRoundError('the bundle has no box for this member')
+    const ctx = { ...this.ctx, sender: from.peer, recipient: this.self }
+    const key = shareEncryptionKey(agree(this.keys.enc.privateKey, from.encPub), ctx)
+    this.held.set(toHex(from.peer), openShares({ ...ctx, key, box: mine.box }))
+  }
+
+  /** Whether this member holds its shares of `peer`'s secrets. */
+  holds (peer: Uint8Array): boolean {
+    return this.held.has(toHex(peer))
+  }
+
+  /** y_i = x_i + PRG(b_i) + Σ_{j ∈ U1, j ≠ i} ±PRG(s_ij): the masked input for mask set U1. */
+  mask (input: Uint32Array, maskSet: readonly Member[]): Uint32Array {
+    if (this.selfSeed == null) throw new SecureRoundError('mask before shares')
+    if (!maskSet.some(m => bytesEqual(m.peer, this.self))) throw new SecureRoundError('this peer is not in the mask set')
+    const pairwise: PairwiseSeed[] = []
+    for (const m of maskSet) {
+      if (bytesEqual(m.peer, this.self)) continue
+      const shared = agree(this.keys.mask.privateKey, m.maskPub)
+      pairwise.push({ peer: m.peer, seed: pairwiseMaskSeed(shared, { ...this.ctx, peers: [this.self, m.peer] }) })
+    }
+    return maskInput(input, { self: this.self, selfSeed: this.selfSeed, pairwise })
+  }
+
+  /** The Unmask entries for a release the guard allowed: shares this member holds, sorted by peer. */
+  unmaskShares (release: { selfSeedSharesOf: Uint8Array[], maskKeySharesOf: Uint8Array[] }): UnmaskShare[] {
+    const out: UnmaskShare[] = []
+    for (const [peers, kind] of [[release.selfSeedSharesOf, SHARE_SELF_SEED], [release.maskKeySharesOf, SHARE_MASK_KEY]] as const) {
+      for (const p of peers) {
+        const pair = this.held.get(toHex(p))
+        if (pair == null) continue
+        out.push({ peer: p as Uint8Array<ArrayBuffer>, kind, share: (kind === SHARE_SELF_SEED ? pair.selfSeedShare : pair.maskKeyShare) as Uint8Array<ArrayBuffer> })
+      }
+    }
+    return out.sort((a, b) => compareBytes(a.peer, b.peer))
+  }
+}
+
+export interface UnmaskMessage {
+  /** The member that released the shares. */
+  from: Uint8Array
+  shares: readonly UnmaskShare[]
+}
+
+export interface RecoverInit {
+  ctx: SecureContext
+  /** Shamir threshold t. */
+  threshold: number
+  /** U1 with its announced keys: the members masks were made with. */
+  maskSet: readonly Member[]
+  /** U2 ⊆ U1: the members whose masked inputs are in `maskedSum`. */
+  survivors: readonly Uint8Array[]
+  /** Ring sum of the survivors' masked inputs. */
+  maskedSum: Uint32Array
+  /** Unmask messages for this survivor list (at least t, from different members). */
+  unmasks: readonly UnmaskMessage[]
+  /** Seed commitments from the survivors' Shares bundles, by peer hex. */
+  seedCommits: ReadonlyMap<string, Uint8Array>
+}
+
+/** Shares of one secret of `peer` of one kind, in the order of their senders' PeerIds. */
+function sharesOf (unmasks: readonly UnmaskMessage[], peer: Uint8Array, kind: number): Uint8Array[] {
+  const out: Array<{ from: Uint8Array, share: Uint8Array }> = []
+  for (const u of unmasks) {
+    const s = u.shares.find(x => x.kind === kind && bytesEqual(x.peer, peer))
+    if (s != null) out.push({ from: u.from, share: s.share })
+  }
+  return out.sort((a, b) => compareBytes(a.from, b.from)).map(x => x.share)
+}
+
+/**
+ * Rebuilds a secret from t of `shares`, trying consecutive windows until `check` accepts it (a bad
+ * share from one member is detected by the check, not by Shamir).
+ */
+async function rebuild (shares: Uint8Array[], t: number, check: (secret: Uint8Array) => boolean, what: string): Promise<Uint8Array> {
+  if (shares.length < t) throw new SecureRoundError(`${what}: ${shares.length} shares, need ${t}`)
+  for (let w = 0; w + t <= shares.length && w < MAX_COMBINATION_WINDOWS; w++) {
+    try {
+      const secret = await combineShares(shares.slice(w, w + t))
+      if (check(secret)) return secret
+    } catch { /* malformed share in this window: try the next */ }
+  }
+  throw new SecureRoundError(`${what}: no ${t} of the ${shares.length} shares rebuild it`)
+}
+
+/**
+ * The survivors' exact ring sum Σ_{s ∈ U2} x_s: rebuilds b_s of every survivor (checked against its
+ * commitment) and the mask key of every member of U1 \ U2 (checked against its announced public key),
+ * and removes their masks from `maskedSum`.
+ */
+export async function recoverSum (init: RecoverInit): Promise<Uint32Array> {
+  const { ctx, threshold: t, maskSet, survivors, unmasks, seedCommits } = init
+  const inSurvivors = new Set(survivors.map(toHex))
+  const selfSeeds: Uint8Array[] = []
+  for (const s of survivors) {
+    const commit = seedCommits.get(toHex(s))
+    if (commit == null) throw new SecureRoundError(`no seed commitment of survivor ${toHex(s).slice(0, 16)}`)
+    selfSeeds.push(await rebuild(sharesOf(unmasks, s, SHARE_SELF_SEED), t,
+      seed => seed.byteLength === 32 && bytesEqual(seedCommitment(ctx, s, seed), commit),
+      `self-mask seed of ${toHex(s).slice(0, 16)}`))
+  }
+  const droppedPairwise: DroppedPairwiseSeed[] = []
+  for (const d of maskSet) {
+    if (inSurvivors.has(toHex(d.peer))) continue
+    const priv = await rebuild(sharesOf(unmasks, d.peer, SHARE_MASK_KEY), t, key => {
+      try { return key.byteLength === 32 && bytesEqual(publicKeyOf(key), d.maskPub) } catch { return false }
+    }, `mask key of ${toHex(d.peer).slice(0, 16)}`)
+    for (const s of maskSet) {
+      if (!inSurvivors.has(toHex(s.peer))) continue
+      const seed = pairwiseMaskSeed(agree(priv, s.maskPub), { ...ctx, peers: [s.peer, d.peer] })
+      droppedPairwise.push({ survivor: s.peer, dropped: d.peer, seed })
+    }
+  }
+  return unmaskSum(init.maskedSum, { survivorSelfSeeds: selfSeeds, droppedPairwise })
+}
