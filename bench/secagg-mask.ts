@@ -12,28 +12,14 @@ import {
   quantize, ringSum, sealShares, shareEncryptionKey, splitSecret, unmaskSum
 } from '../src/secagg/index.ts'
 import type { DroppedPairwiseSeed, PairwiseSeed, RoundKeys } from '../src/secagg/index.ts'
+import { intFlag, median } from './cli-args.ts'
 
-const args = process.argv.slice(2)
-function intFlag (name: string, fallback: number, min: number): number {
-  const at = args.indexOf(name)
-  const v = at >= 0 ? Number(args[at + 1]) : fallback
-  if (!(Number.isSafeInteger(v) && v >= min)) {
-    process.stderr.write(`${name} must be an integer >= ${min}\n`)
-    process.exit(2)
-  }
-  return v
-}
 const length = intFlag('--length', 199_210, 1) // MNIST 2NN: 784·200 + 200 + 200·200 + 200 + 200·10 + 10
 const cohort = intFlag('--cohort', 10, 3) // two members must be able to drop and leave a survivor
 const reps = intFlag('--reps', 5, 1)
 
 const MB = 1e6
 const log = (s: string): void => { process.stderr.write(`${s}\n`) }
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
 
 interface Timing { medianMs: number, minMs: number }
 

@@ -64,6 +64,8 @@ interface LocalPeer {
 }
 
 const CRASH_PHASES = [Phase.Join, Phase.Cohort, Phase.Update, Phase.Survivors]
+/** With secure aggregation peers also crash after sharing their keys and while unmasking. */
+const SECURE_CRASH_PHASES = [...CRASH_PHASES, Phase.Shares, Phase.Unmask]
 
 /**
  * Hosts a set of peers in this process and runs them until the task's last round. Used directly for
@@ -138,6 +140,10 @@ export class PeerHost {
     })
   }
 
+  private get crashPhases (): readonly string[] {
+    return this.task.secureAggregation ? SECURE_CRASH_PHASES : CRASH_PHASES
+  }
+
   /** Crash and restart peers according to the dropout rate. Call periodically. */
   async injectFaults (swarmRound: number, signal: AbortSignal, relink: (p: LocalPeer) => Promise<void>): Promise<void> {
     if (this.dropout <= 0 || this.stopped) return
@@ -148,7 +154,7 @@ export class PeerHost {
         if (r !== p.lastSeenRound) {
           p.lastSeenRound = r
           p.crash = r <= this.task.rounds && this.random() < this.dropout
-            ? { round: r, phase: CRASH_PHASES[Math.floor(this.random() * CRASH_PHASES.length)] }
+            ? { round: r, phase: this.crashPhases[Math.floor(this.random() * this.crashPhases.length)] }
             : undefined
         }
         if (p.crash != null && d.currentRound === p.crash.round && d.currentPhase === p.crash.phase) {

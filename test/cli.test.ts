@@ -62,6 +62,9 @@ test('bad flags are named', async () => {
   assertOneLineError(await fedswarm(['sim', '--peers', 'ten']), /--peers/)
   assertOneLineError(await fedswarm(['sim', '--dropout', '2']), /--dropout/)
   assertOneLineError(await fedswarm(['sim', '--partition', 'dirichlet:-1']), /partition/)
+  assertOneLineError(await fedswarm(['sim', '--secure-agg', 'maybe']), /--secure-agg must be on or off/)
+  assertOneLineError(await fedswarm(['sim', '--peers', '4', '--threshold', '5']), /cohort\.threshold must be an integer from 0 to 4/)
+  assertOneLineError(await fedswarm(['sim', '--clip', '-1']), /--clip/)
 })
 
 test('--verbose shows the stack trace', async () => {

@@ -334,11 +334,13 @@ export class RoundDriver {
         cur.settle('aborted')
         return
       case 'phase':
-        // Waiting on other peers' messages from here on: if gossip lost some, pull them from neighbours.
-        if (e.to === Phase.Survivors || e.to === Phase.Unmask) {
+        // Waiting on other peers' messages from here on: if gossip lost some (the mask set, acks, shares),
+        // pull them from neighbours while the phase lasts.
+        if (e.to === Phase.Shares || e.to === Phase.Survivors || e.to === Phase.Unmask) {
+          const t = this.init.task.timeouts
           setTimeout(() => {
             if (this.current === cur && cur.machine.phase === e.to) void this.pullAttempt(this.controller.signal)
-          }, Math.round(this.init.task.timeouts.survivorsMs * 0.4))
+          }, Math.round(e.to === Phase.Shares ? 1.5 * t.cohortMs : 0.4 * t.survivorsMs))
         }
         return
       case 'penalize':

@@ -12,7 +12,7 @@
  * member's UnmaskGuard, so the rule "release shares for one consistent survivor list only, never both
  * secrets of one member" is enforced here, next to the validation of every message it depends on.
  */
-import { peerIdFromMultihash } from '@libp2p/peer-id'
+import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { Phase, assertTransition } from './phases.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
@@ -537,11 +537,11 @@ export class RoundMachine {
       return this.progress(out)
     }
     if (m.unmask != null) {
+      // Shares for a list imply an ack of it (and, for another list than ours, evidence of a conflict).
       if (this.survivors != null && bytesEqual(m.unmask.survivorsHash, this.survivors.hash)) {
         this.unmasks.set(vm.authorId, { from: vm.author.toMultihash().bytes, shares: m.unmask.shares })
-      } else {
-        this.recordAck(vm, m.unmask.survivorsHash)
       }
+      this.recordAck(vm, m.unmask.survivorsHash)
       return this.progress(out)
     }
     return out
@@ -596,7 +596,7 @@ export class RoundMachine {
       members.push(m)
     }
     this.maskSet = { list: ms.members, members, ids: new Set(members.map(m => peerKey(m.peer))), scale: ringScale(p.clipNorm ?? 1, members.length) }
-    this.guard = new UnmaskGuard({ cohort: members.map(m => m.peer), threshold: c.threshold })
+    this.guard = new UnmaskGuard({ cohort: members.map(m => m.peer), threshold: c.threshold, listAuthor: c.members.find(m => peerKey(m.peer) === c.leader)?.peer ?? leaderBytes(c.leader) })
     for (const a of this.acks.values()) for (const h of a.hashes) this.guard.recordAck(a.peer, h)
     this.go(Phase.Update, out)
     out.push({ type: 'clear-timer', name: 'shares-deadline' })
@@ -843,6 +843,11 @@ export class RoundMachine {
 
 function SharesMsgHash (sh: SharesMsg): Uint8Array {
   return sha256(SharesCodec.encode(sh))
+}
+
+/** PeerId bytes of a PeerId string. */
+function leaderBytes (id: string): Uint8Array {
+  return peerIdFromString(id).toMultihash().bytes
 }
 
 function sameEntries (a: readonly Survivor[], b: readonly Survivor[]): boolean {

@@ -7,7 +7,12 @@
  * releases "my share of b_s for every survivor s, my share of the mask key of every dropped d"
  * only if all of these hold:
  *
- *   (a) at least t distinct cohort members acknowledged exactly H;
+ *   (a) at least q distinct cohort members other than the list's author (the leader) acknowledged
+ *       exactly H, where q = min(t, members other than the author). The author's own acks are
+ *       evidence for (b) but never count: a leader that is also a member would otherwise add its ack
+ *       to each of two halves of the honest members and get both lists released (with t = n/2 + 1 and
+ *       n odd, the n - 1 honest members split into two groups of t - 1). Without the author's acks,
+ *       two lists would need 2q acks from the other members, who ack once each, and 2q > n - 1;
  *   (b) no other list was ever seen for this cohort: no second hash in a Survivors message or in
  *       any member's Ack, and no second content under the same hash (Bonawitz's consistency check;
  *       with t > n/2 two lists can never both gather t honest acks);
@@ -36,6 +41,11 @@ export interface UnmaskGuardInit {
   cohort: Uint8Array[]
   /** Shamir threshold t of the cohort, 1 <= t <= cohort size. */
   threshold: number
+  /**
+   * The PeerId that writes the survivor lists (the round's leader). Its acks are recorded as evidence
+   * of the lists it saw but do not count toward the ack quorum (rule (a)).
+   */
+  listAuthor?: Uint8Array
 }
 
 export type UnmaskRefusalCode =
@@ -87,6 +97,9 @@ function short (hex: string): string {
 export class UnmaskGuard {
   private readonly members: Map<string, Uint8Array>
   private readonly threshold: number
+  private readonly author: string | undefined
+  /** Acks needed from members other than the list author. */
+  private readonly quorum: number
   private readonly lists = new Map<string, SeenList>()
   private readonly acks = new Map<string, Set<string>>()
   /** Every hash seen, in a Survivors message or in an Ack. */
@@ -105,6 +118,10 @@ export class UnmaskGuard {
       throw new InvalidThresholdError(`threshold must satisfy 1 <= t <= ${n}, got ${init.threshold}`)
     }
     this.threshold = init.threshold
+    this.author = init.listAuthor == null ? undefined : toHex(init.listAuthor)
+    const voters = this.author != null && this.members.has(this.author) ? n - 1 : n
+    // A cohort whose only member wrote the list has nobody else to ask (and nothing to hide from).
+    this.quorum = Math.min(init.threshold, voters)
   }
 
   /** Whether two different lists (or two contents under one hash) were seen: the guard stays refused. */
@@ -112,7 +129,12 @@ export class UnmaskGuard {
     return this.hashes.size > 1 || this.sameHashConflict
   }
 
-  /** How many distinct cohort members acknowledged `hash`. */
+  /** Acks a list needs before shares are released (see rule (a)). */
+  get ackQuorum (): number {
+    return this.quorum
+  }
+
+  /** How many distinct cohort members other than the list author acknowledged `hash`. */
   ackCount (hash: SurvivorsHash): number {
     return this.acks.get(hashKey(hash))?.size ?? 0
   }
@@ -120,13 +142,14 @@ export class UnmaskGuard {
   /**
    * Records that cohort member `from` acknowledged the list with hash `survivorsHash`. Returns
    * false (and records nothing) for a non-member. An ack for a hash other than the one seen so far
-   * is a conflicting list.
+   * is a conflicting list. The list author's ack is evidence of its hash only.
    */
   recordAck (from: Uint8Array, survivorsHash: SurvivorsHash): boolean {
     const who = toHex(from)
     if (!this.members.has(who)) return false
     const h = hashKey(survivorsHash)
     this.hashes.add(h)
+    if (who === this.author) return true
     let set = this.acks.get(h)
     if (set === undefined) { set = new Set(); this.acks.set(h, set) }
     set.add(who)
@@ -154,7 +177,7 @@ export class UnmaskGuard {
     if (list === undefined) reasons.push({ code: 'unknown-list', message: `no survivor list seen with hash ${short(h)}` })
 
     const acks = this.ackCount(h)
-    if (acks < this.threshold) reasons.push({ code: 'not-enough-acks', message: `${acks} acks for ${short(h)}, need ${this.threshold}` })
+    if (acks < this.quorum) reasons.push({ code: 'not-enough-acks', message: `${acks} acks for ${short(h)} from members other than the list's author, need ${this.quorum}` })
 
     if (this.conflicted) {
       const others = [...this.hashes].filter(x => x !== h).map(short)

@@ -1,0 +1,517 @@
+// Secure aggregation inside the round protocol, end to end at machine level: RoundMachines with
+// `secure: true` driven by test/secure-round-harness.ts, which carries out every effect as the driver
+// does with real keys, real share boxes, real masks and recoverSum, on a virtual clock.
+//
+// 1. Invariant 3 (dropouts), property: whoever drops in whichever phase (before its Shares, before its
+//    update, before acking the survivor list, after acking but before its Unmask), the attempt either gives
+//    every live peer the exact ring sum of the survivors' quantized inputs, or aborts cleanly on every
+//    live peer, after which a fresh attempt of the live peers completes.
+// 2. A masked update on the wire is uniform (chi-square on its bytes); the unmasked input is not.
+// 3. An observer holding every message recovers the sum and, for each survivor, only something
+//    uniform and far from its input.
+// 4. An equivocating leader (a second survivor list) never gets t shares of both secrets of a member.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import {
+  agree, combineShares, pairwiseMaskSeed, publicKeyOf, ringSum, unmaskSum
+} from '../src/secagg/index.ts'
+import { Phase, survivorsHash } from '../src/round/index.ts'
+import { SHARE_MASK_KEY, SHARE_SELF_SEED, seedCommitment } from '../src/round/secure.ts'
+import { bytesEqual, toHex, uint32FromBytes } from '../src/wire/index.ts'
+import type { Member, RoundMessage, Survivors } from '../src/wire/index.ts'
+import {
+  ROUND, TASK, SecureNet, byRank, expectedThreshold, makeIdentities, makePeer, randomDelta, sameBytes,
+  seededRng, unmasksIn
+} from './secure-round-harness.ts'
+import type { DropPhase, Identity, Peer, Published, RoundConfig } from './secure-round-harness.ts'
+
+/** Chi-square critical value, 255 degrees of freedom, p = 0.001. */
+const CHI2_255_P001 = 330.52
+/** ... at p = 0.001 / 8: the same family-wise level when up to 8 vectors of one round are tested. */
+const CHI2_255_P001_OVER_8 = 346.08
+
+let pool: Promise<Identity[]> | undefined
+/** 22 Ed25519 identities, made once (a peer's keys for an attempt are fresh SecureMember keys). */
+async function identities (): Promise<Identity[]> {
+  pool ??= makeIdentities(22)
+  return await pool
+}
+
+function chiSquareBytes (bytes: Uint8Array): number {
+  const counts = new Float64Array(256)
+  for (const b of bytes) counts[b]++
+  const expected = bytes.byteLength / 256
+  let chi = 0
+  for (const c of counts) chi += (c - expected) ** 2 / expected
+  return chi
+}
+
+function u32bytes (v: Uint32Array): Uint8Array {
+  return new Uint8Array(v.buffer, v.byteOffset, v.byteLength)
+}
+
+const ids = (ps: Array<{ bytes: Uint8Array } | { peer: Uint8Array }>): string[] =>
+  ps.map(p => toHex('bytes' in p ? p.bytes : p.peer)).sort()
+
+/** No author ever released both kinds of share of one member (over all its Unmask messages). */
+function assertNeverBothKinds (log: Published[], honest: Set<string>): void {
+  const kinds = new Map<string, Map<string, Set<number>>>()
+  for (const u of unmasksIn(log)) {
+    if (!honest.has(u.from)) continue
+    let m = kinds.get(u.from)
+    if (m == null) { m = new Map(); kinds.set(u.from, m) }
+    for (const s of u.shares) {
+      const k = toHex(s.peer)
+      let set = m.get(k)
+      if (set == null) { set = new Set(); m.set(k, set) }
+      set.add(s.kind)
+    }
+  }
+  for (const [from, m] of kinds) {
+    for (const [peer, set] of m) assert.ok(set.size === 1, `${from} released both secrets of ${peer.slice(0, 16)}`)
+  }
+}
+
+/** Runs one attempt to the end and returns the net. */
+async function runAttempt (peers: Peer[], rng?: () => number): Promise<SecureNet> {
+  const net = new SecureNet(peers, rng)
+  await net.start()
+  await net.settle()
+  return net
+}
+
+/** Every live peer aggregated the same sum, equal bit for bit to the ring sum of `survivors`' inputs. */
+function assertExactSum (net: SecureNet, survivors: Peer[], label: string): Uint32Array {
+  const expected = ringSum(survivors.map(p => {
+    assert.ok(p.input != null, `${label}: survivor without an input`)
+    return p.input
+  }), survivors[0].machine.params.modelLength)
+  for (const p of net.live) {
+    assert.equal(p.aggregates.length, 1, `${label}: ${p.id} has ${p.aggregates.length} aggregates (phase ${p.machine.phase}, aborts ${JSON.stringify(p.aborts)})`)
+    const agg = p.aggregates[0]
+    assert.equal(agg.error, undefined, `${label}: recoverSum failed on ${p.id}: ${agg.error}`)
+    assert.deepEqual(ids(agg.survivors), ids(survivors), `${label}: survivor list`)
+    assert.ok(agg.sum != null && sameBytes(agg.sum, expected), `${label}: recovered sum differs from the ring sum of the survivors' inputs`)
+    assert.equal(p.machine.phase, Phase.Done, `${label}: ${p.id} ends in ${p.machine.phase}`)
+    assert.equal(p.aborts.length, 0)
+  }
+  return expected
+}
+
+// ------------------------------------------------------------------------------------------------
+// 1. Dropouts
+
+interface Scenario {
+  n: number
+  thr: number
+  minSurvivors: number
+  drops: DropPhase[]
+  leaderDrop: DropPhase
+  len: number
+  seed: number
+  randomOrder: boolean
+}
+
+const dropArb = fc.oneof(
+  { arbitrary: fc.constant<DropPhase>('none'), weight: 4 },
+  { arbitrary: fc.constant<DropPhase>('shares'), weight: 1 },
+  { arbitrary: fc.constant<DropPhase>('update'), weight: 1 },
+  { arbitrary: fc.constant<DropPhase>('unmask'), weight: 1 },
+  { arbitrary: fc.constant<DropPhase>('ack'), weight: 1 }
+)
+
+const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 2, max: 20 }).chain(n => fc.record({
+  n: fc.constant(n),
+  thr: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: n })),
+  minSurvivors: fc.constantFrom(1, 2),
+  drops: fc.array(dropArb, { minLength: n, maxLength: n }),
+  leaderDrop: fc.oneof({ arbitrary: fc.constant<DropPhase>('none'), weight: 5 }, { arbitrary: fc.constantFrom<DropPhase>('shares', 'update', 'unmask', 'ack'), weight: 1 }),
+  len: fc.integer({ min: 16, max: 64 }),
+  seed: fc.integer({ min: 0, max: 0x7fffffff }),
+  randomOrder: fc.boolean()
+}))
+
+const outcomes = { completed: 0, aborted: 0, retried: 0 }
+
+async function dropoutScenario (sc: Scenario): Promise<void> {
+  const all = await identities()
+  const idents = all.slice(0, sc.n)
+  const ranked = byRank(idents, 0)
+  const dropOf = new Map(ranked.map((id, i) => [id.id, i === 0 ? sc.leaderDrop : sc.drops[i]]))
+  const cfg: RoundConfig = { attempt: 0, cohortSize: sc.n, minSurvivors: sc.minSurvivors, modelLength: sc.len, secureThreshold: sc.thr, clipNorm: 1, weightCap: 100 }
+  const rng = seededRng(sc.seed)
+  const local = new Map(idents.map(id => [id.id, { delta: randomDelta(sc.len, 0.02 + rng(), rng), examples: 1 + Math.floor(rng() * 150) }]))
+  const peers = idents.map(id => makePeer(id, cfg, { drop: dropOf.get(id.id), ...local.get(id.id) }))
+  const net = await runAttempt(peers, sc.randomOrder ? rng : undefined)
+
+  const leader = peers.find(p => p.id === ranked[0].id)!
+  const t = expectedThreshold(cfg, sc.n)
+  const U1 = peers.filter(p => p.drop !== 'shares')
+  const U2 = U1.filter(p => p.drop !== 'update')
+  const releasers = U2.filter(p => p.drop === 'none')
+  // Shares are released once members of U1 other than the leader (who writes the list) acked it:
+  // min(t, |U1 \ {leader}|) of them (UnmaskGuard rule (a)).
+  const quorum = Math.min(t, U1.filter(p => p !== leader).length)
+  const nonLeaderAckers = U2.filter(p => p !== leader && (p.drop === 'none' || p.drop === 'ack'))
+  const success = leader.drop !== 'shares' && leader.drop !== 'update' && releasers.length >= t && nonLeaderAckers.length >= quorum
+  const honest = new Set(peers.map(p => p.id))
+  assertNeverBothKinds(net.log, honest)
+  for (const p of peers) assert.deepEqual(p.openErrors, [], `${p.id}: share boxes did not open`)
+
+  if (success) {
+    outcomes.completed++
+    for (const p of peers) assert.equal(p.alive, p.drop === 'none', `${p.id} (drop ${p.drop}) alive=${String(p.alive)}`)
+    for (const p of net.live) {
+      assert.deepEqual(ids(p.machine.maskSet!.members), ids(U1), 'mask set = members that shared')
+      assert.equal(p.aggregates[0]?.secure?.threshold, t, 'threshold')
+    }
+    assertExactSum(net, U2, 'attempt 0')
+    return
+  }
+
+  outcomes.aborted++
+  const live = net.live
+  for (const p of live) {
+    assert.equal(p.machine.phase, Phase.Aborted, `${p.id} (leader=${String(p === leader)}) ends in ${p.machine.phase}; aggregates ${p.aggregates.length}`)
+    assert.equal(p.aggregates.length, 0, `${p.id} aggregated in an attempt that cannot unmask`)
+    assert.equal(p.aborts.length, 1)
+    assert.ok(p.aborts[0].reason.length > 0)
+    if (p === leader) assert.match(p.aborts[0].trigger, /^timer:/, `leader aborted on ${p.aborts[0].trigger}: ${p.aborts[0].reason}`)
+    else assert.equal(p.aborts[0].trigger, 'timer:survivors-deadline', `${p.id} aborted on ${p.aborts[0].trigger}: ${p.aborts[0].reason}`)
+  }
+  // Fewer than t members released shares (members that acked and then died may let some release):
+  // no secret of anyone can be rebuilt from an attempt that aborted.
+  const ackers = U2.filter(p => p.drop === 'none' || p.drop === 'ack')
+  const released = new Set(unmasksIn(net.log).map(u => u.from))
+  assert.ok(released.size < t, `${released.size} members released shares in an attempt that aborted (t=${t})`)
+  if (nonLeaderAckers.length < quorum || leader.drop === 'shares' || leader.drop === 'update') assert.equal(released.size, 0, 'shares released without a quorum of acks')
+
+  // A fresh attempt of the live peers only (new machines, new SecureMembers) completes.
+  outcomes.retried++
+  const cfg1: RoundConfig = { ...cfg, attempt: 1 }
+  const peers1 = live.map(p => makePeer(p.ident, cfg1, local.get(p.id)))
+  const net1 = await runAttempt(peers1, sc.randomOrder ? rng : undefined)
+  assertNeverBothKinds(net1.log, honest)
+  if (live.length >= sc.minSurvivors) {
+    assertExactSum(net1, peers1, 'attempt 1')
+  } else {
+    for (const p of peers1) {
+      assert.equal(p.machine.phase, Phase.Aborted)
+      assert.equal(p.aggregates.length, 0)
+    }
+  }
+}
+
+test('Invariant 3, property: with dropouts in any phase the round unmasks the survivors\' exact sum, or aborts cleanly and the next attempt completes', { timeout: 240_000 }, async (t) => {
+  const seed = process.env.FC_SEED != null ? Number(process.env.FC_SEED) : Date.now() % 0x7fffffff
+  t.diagnostic(`fast-check seed ${seed} (FC_SEED=${seed} to replay)`)
+  await fc.assert(fc.asyncProperty(scenarioArb, dropoutScenario), { numRuns: Number(process.env.FC_RUNS ?? 80), seed })
+  t.diagnostic(`runs: ${outcomes.completed} completed, ${outcomes.aborted} aborted (then ${outcomes.retried} retried)`)
+})
+
+test('dropouts, fixed cases: one per phase, threshold met and missed', async () => {
+  const cases: Scenario[] = [
+    // n=5, t=3: one drop in each phase leaves 2 releasers (the leader and one more): abort, then the 2 live peers complete attempt 1.
+    { n: 5, thr: 0, minSurvivors: 2, drops: ['none', 'shares', 'update', 'unmask', 'none'], leaderDrop: 'none', len: 32, seed: 1, randomOrder: false },
+    // n=7, t=4: same drops, 4 releasers: completes with U2 = 5.
+    { n: 7, thr: 0, minSurvivors: 2, drops: ['none', 'shares', 'update', 'unmask', 'none', 'none', 'none'], leaderDrop: 'none', len: 32, seed: 2, randomOrder: true },
+    // t = n: any drop aborts.
+    { n: 4, thr: 4, minSurvivors: 2, drops: ['none', 'none', 'unmask', 'none'], leaderDrop: 'none', len: 16, seed: 3, randomOrder: false },
+    // t = 1.
+    { n: 3, thr: 1, minSurvivors: 1, drops: ['none', 'update', 'unmask'], leaderDrop: 'none', len: 16, seed: 4, randomOrder: true },
+    // the leader dies after it published the survivor list
+    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'none', 'none', 'none', 'none', 'update'], leaderDrop: 'unmask', len: 16, seed: 5, randomOrder: true },
+    // the leader dies before the mask set
+    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'none', 'none', 'none', 'none', 'none'], leaderDrop: 'shares', len: 16, seed: 6, randomOrder: false },
+    // n=6, t=4: 5 members ack, 2 of them die before their Unmask: 3 < t shares arrive, abort in the Unmask phase
+    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'ack', 'ack', 'none', 'none', 'update'], leaderDrop: 'none', len: 16, seed: 7, randomOrder: true }
+  ]
+  for (const sc of cases) await dropoutScenario(sc)
+})
+
+// ------------------------------------------------------------------------------------------------
+// 2. Chi-square
+
+test('chi-square: a masked update on the wire (64 Ki coordinates, zero / constant input, mask set of 3) is uniform; the unmasked input is not', async () => {
+  const all = await identities()
+  const L = 65536
+  const cfg: RoundConfig = { attempt: 0, cohortSize: 3, minSurvivors: 2, modelLength: L, secureThreshold: 0, clipNorm: 1, weightCap: 1 }
+  const constant = new Float32Array(L).fill(0.003) // norm 0.77 < clip: stays constant
+  const peers = all.slice(0, 3).map((id, i) => makePeer(id, cfg, { delta: i === 0 ? new Float32Array(L) : i === 1 ? constant : randomDelta(L, 0.001, Math.random), examples: 1 }))
+  const net = await runAttempt(peers)
+  assertExactSum(net, peers, 'chi-square round')
+  for (const p of peers.slice(0, 2)) {
+    assert.equal(p.machine.maskSet?.members.length, 3)
+    const sent = net.log.find(i => i.from === p.id && i.vm.message.update != null)!.vm.message.update!.vector
+    assert.equal(sent.byteLength, L * 4)
+    const chiMasked = chiSquareBytes(sent)
+    const chiInput = chiSquareBytes(u32bytes(p.input!))
+    assert.ok(chiMasked < CHI2_255_P001, `masked ${p === peers[0] ? 'zeros' : 'constant'}: chi2 = ${chiMasked.toFixed(1)}`)
+    // control: the same statistic rejects the quantized input itself
+    assert.ok(chiInput > CHI2_255_P001, `unmasked input: chi2 = ${chiInput.toFixed(1)}`)
+  }
+})
+
+// ------------------------------------------------------------------------------------------------
+// 3. Observer
+
+test('observer: a non-member holding every message recovers the sum, and for each survivor only a uniform vector far from its input', async () => {
+  const all = await identities()
+  const n = 7
+  const L = 16384
+  const cfg: RoundConfig = { attempt: 0, cohortSize: n, minSurvivors: 2, modelLength: L, secureThreshold: 0, clipNorm: 1, weightCap: 100 }
+  const members = byRank(all.slice(0, n), 0)
+  // t = 4: the leader and four others release; the four non-leaders' acks are the quorum.
+  const plan: DropPhase[] = ['none', 'shares', 'update', 'none', 'none', 'none', 'none']
+  const rng = seededRng(7)
+  const peers = members.map((id, i) => makePeer(id, cfg, { drop: plan[i], delta: randomDelta(L, 0.01, rng), examples: 10 + i * 10 }))
+  const observer = makePeer(all[n], cfg, { eligible: false })
+  const net = await runAttempt([...peers, observer], rng)
+  const t = expectedThreshold(cfg, n)
+  const U1 = peers.filter(p => p.drop !== 'shares')
+  const U2 = U1.filter(p => p.drop !== 'update')
+  const dropped = U1.filter(p => p.drop === 'update')
+  assert.equal(dropped.length, 1)
+  assert.equal(observer.machine.isMember, false)
+  const sum = assertExactSum(net, U2, 'observer round') // the observer is live: it got the same sum
+  assert.ok(observer.aggregates[0]?.sum != null && sameBytes(observer.aggregates[0].sum, sum))
+
+  // Everything public: the mask set with keys, the Shares commitments, the updates, the Unmask shares.
+  const maskSet: Member[] = observer.machine.maskSet!.members
+  const sHash = observer.machine.survivors!.hash
+  const ctx = { task: TASK, round: ROUND, attempt: 0 }
+  const unmasks = unmasksIn(net.log)
+  assert.ok(unmasks.length >= t)
+  for (const u of unmasks) assert.ok(bytesEqual(u.survivorsHash, sHash))
+  const sharesOf = (peer: Uint8Array, kind: number): Uint8Array[] =>
+    unmasks.flatMap(u => u.shares.filter(s => s.kind === kind && bytesEqual(s.peer, peer)).map(s => s.share))
+  // Only one secret of each member of U1 is out: b_s of survivors, the mask key of the dropped.
+  for (const p of U2) assert.equal(sharesOf(p.bytes, SHARE_MASK_KEY).length, 0)
+  for (const p of dropped) assert.equal(sharesOf(p.bytes, SHARE_SELF_SEED).length, 0)
+  for (const p of peers.filter(p => p.drop === 'shares')) assert.equal(sharesOf(p.bytes, SHARE_SELF_SEED).length + sharesOf(p.bytes, SHARE_MASK_KEY).length, 0)
+
+  const droppedKeys = new Map<string, Uint8Array>()
+  for (const d of dropped) {
+    const shares = sharesOf(d.bytes, SHARE_MASK_KEY)
+    assert.ok(shares.length >= t)
+    const key = await combineShares(shares.slice(0, t))
+    assert.ok(bytesEqual(publicKeyOf(key), d.secure.keys.mask.publicKey), 'rebuilt mask key of the dropped member')
+    droppedKeys.set(toHex(d.bytes), key)
+  }
+  const leftovers: Uint32Array[] = []
+  for (const s of U2) {
+    const upd = net.log.find(i => i.from === s.id && i.vm.message.update != null)!.vm.message.update!
+    const y = uint32FromBytes(upd.vector)
+    const commit = net.log.find(i => i.from === s.id && i.vm.message.shares != null)!.vm.message.shares!.seedCommit
+    const b = await combineShares(sharesOf(s.bytes, SHARE_SELF_SEED).slice(0, t))
+    assert.ok(bytesEqual(seedCommitment(ctx, s.bytes, b), commit), 'rebuilt self seed matches its commitment')
+    const droppedPairwise = dropped.map(d => {
+      const dMember = maskSet.find(m => bytesEqual(m.peer, d.bytes))!
+      const sMember = maskSet.find(m => bytesEqual(m.peer, s.bytes))!
+      return { survivor: s.bytes, dropped: d.bytes, seed: pairwiseMaskSeed(agree(droppedKeys.get(toHex(dMember.peer))!, sMember.maskPub), { ...ctx, peers: [s.bytes, d.bytes] as const }) }
+    })
+    const left = unmaskSum(y, { survivorSelfSeeds: [b], droppedPairwise })
+    leftovers.push(left)
+    let equal = 0
+    for (let k = 0; k < L; k++) if (left[k] === s.input![k]) equal++
+    assert.ok(equal < L / 100, `survivor ${s.id}: ${equal} of ${L} coordinates of its input exposed`)
+    const chi = chiSquareBytes(u32bytes(left))
+    assert.ok(chi < CHI2_255_P001_OVER_8, `survivor ${s.id}: what is left after removing every public mask is not uniform (chi2 = ${chi.toFixed(1)})`)
+  }
+  // The stripping above is right: the leftovers' pairwise masks cancel in the sum.
+  assert.ok(sameBytes(ringSum(leftovers, L), sum), 'leftovers sum to the survivors\' sum')
+})
+
+// ------------------------------------------------------------------------------------------------
+// 4. Equivocating leader
+
+interface Equivocation {
+  net: SecureNet
+  peers: Peer[]
+  leader: Peer
+  honest: Peer[]
+  t: number
+  l1: Survivors
+  msg: (body: Partial<RoundMessage>) => RoundMessage
+  hash: (s: Survivors) => Uint8Array
+  /** A second list without `m` (m moved to the dropped set). */
+  l2Without: (m: Peer) => Survivors
+  maskSet: Member[]
+}
+
+/** Runs an honest attempt up to the leader's survivor list, which is captured and not sent; from then on the leader is the adversary. */
+async function upToSurvivors (n: number, thr: number, len = 32): Promise<Equivocation> {
+  const all = await identities()
+  const cfg: RoundConfig = { attempt: 0, cohortSize: n, minSurvivors: 2, modelLength: len, secureThreshold: thr, clipNorm: 1, weightCap: 100 }
+  const rng = seededRng(n * 31 + thr)
+  const ranked = byRank(all.slice(0, n), 0)
+  const peers = ranked.map(id => makePeer(id, cfg, { delta: randomDelta(len, 0.05, rng), examples: 50 }))
+  const leader = peers[0]
+  const net = new SecureNet(peers)
+  let l1: Survivors | undefined
+  net.intercept = (from, m) => {
+    if (from === leader && m.survivors != null) { l1 = m.survivors; return false }
+    return true
+  }
+  await net.start()
+  await net.settle({ stop: () => l1 != null })
+  assert.ok(l1 != null, 'the leader fixed a survivor list')
+  assert.equal(l1.survivors.length, n, 'every update arrived')
+  net.intercept = undefined
+  net.kill(leader, 'adversary') // its further messages are written by the test
+  const p0 = leader.machine.params
+  const msg = (body: Partial<RoundMessage>): RoundMessage => ({ task: p0.task as any, round: p0.round, attempt: p0.attempt, base: p0.base as any, ...body })
+  const hash = (s: Survivors): Uint8Array => survivorsHash(s, leader.bytes)
+  const l2Without = (m: Peer): Survivors => ({ cohortHash: l1!.cohortHash, survivors: l1!.survivors.filter(e => !bytesEqual(e.peer, m.bytes)) })
+  return { net, peers, leader, honest: peers.slice(1), t: expectedThreshold(cfg, n), l1, msg, hash, l2Without, maskSet: leader.machine.maskSet!.members }
+}
+
+/** The leader's own Unmask for a list: its shares of the survivors' self seeds and of the dropped members' mask keys. */
+function leaderUnmask (e: Equivocation, s: Survivors): RoundMessage {
+  const inList = new Set(s.survivors.map(x => toHex(x.peer)))
+  const dropped = e.maskSet.filter(m => !inList.has(toHex(m.peer))).map(m => m.peer)
+  const shares = e.leader.secure.unmaskShares({ selfSeedSharesOf: s.survivors.map(x => x.peer), maskKeySharesOf: dropped })
+  return e.msg({ unmask: { survivorsHash: e.hash(s) as any, shares } })
+}
+
+/**
+ * What someone holding every Unmask message (any list) learns about member m: how many distinct
+ * members released a share of its self seed / of its mask key, and, if both reach t, m's input
+ * rebuilt from its masked update.
+ */
+async function observerOf (e: Equivocation, m: Peer): Promise<{ selfSeed: number, maskKey: number, exposed?: Uint32Array }> {
+  const seed = new Map<string, Uint8Array>()
+  const key = new Map<string, Uint8Array>()
+  for (const u of unmasksIn(e.net.log)) {
+    for (const s of u.shares) {
+      if (!bytesEqual(s.peer, m.bytes)) continue
+      if (s.kind === SHARE_SELF_SEED) seed.set(u.from, s.share)
+      if (s.kind === SHARE_MASK_KEY) key.set(u.from, s.share)
+    }
+  }
+  const out: { selfSeed: number, maskKey: number, exposed?: Uint32Array } = { selfSeed: seed.size, maskKey: key.size }
+  if (seed.size >= e.t && key.size >= e.t) {
+    const ctx = { task: TASK, round: ROUND, attempt: 0 }
+    const b = await combineShares([...seed.values()].slice(0, e.t))
+    const sk = await combineShares([...key.values()].slice(0, e.t))
+    const y = uint32FromBytes(e.net.log.find(i => i.from === m.id && i.vm.message.update != null)!.vm.message.update!.vector)
+    const droppedPairwise = e.maskSet.filter(j => !bytesEqual(j.peer, m.bytes))
+      .map(j => ({ survivor: m.bytes, dropped: j.peer, seed: pairwiseMaskSeed(agree(sk, j.maskPub), { ...ctx, peers: [m.bytes, j.peer] as const }) }))
+    out.exposed = unmaskSum(y, { survivorSelfSeeds: [b], droppedPairwise })
+  }
+  return out
+}
+
+function releasedFor (p: Peer): string[] {
+  return p.effects.filter(x => x.effect.type === 'publish-unmask').map(x => toHex((x.effect as { survivorsHash: Uint8Array }).survivorsHash))
+}
+
+function honestAcks (e: Equivocation, h: Uint8Array): number {
+  const by = new Set<string>()
+  for (const i of e.net.log) {
+    if (i.from === e.leader.id) continue
+    const a = i.vm.message.ack?.survivorsHash ?? i.vm.message.unmask?.survivorsHash
+    if (a != null && bytesEqual(a, h)) by.add(i.from)
+  }
+  return by.size
+}
+
+for (const n of [5, 6]) {
+  test(`equivocating leader, L2 after L1 was acked (n=${n}): nobody unmasks for L2, the rest abort on the conflict, m's secrets never both reach t`, async () => {
+    const e = await upToSurvivors(n, 0)
+    const { net, honest, t } = e
+    const S = honest.slice(0, t) // t acks from members other than the leader: they release for L1
+    const R = honest.slice(t)
+    const m = R[R.length - 1]
+    const group = new Map<string, string>([...S.map(p => [p.id, 'S'] as const), ...R.map(p => [p.id, 'R'] as const)])
+    const addressed = new Map<string, Set<string>>()
+    const send = async (body: Partial<RoundMessage>, to: Peer[]): Promise<void> => {
+      const item = await net.publishAs(e.leader.ident, e.msg(body), to)
+      addressed.set(item.hex, new Set(to.map(p => p.id)))
+    }
+    // R's acks are delayed (not lost): members of R cannot reach t acks before L2 comes.
+    net.filter = (item, to) => addressed.get(item.hex)?.has(to.id) ?? (group.get(item.from) === 'S' && group.get(to.id) === 'S')
+    const l2 = e.l2Without(m)
+    await send({ survivors: e.l1 }, honest)
+    await send({ ack: { survivorsHash: e.hash(e.l1) as any } }, honest)
+    await send(leaderUnmask(e, e.l1), honest)
+    await net.pump()
+    for (const p of S) assert.deepEqual(releasedFor(p), [toHex(e.hash(e.l1))], `${p.id} released for L1`)
+    for (const p of R) assert.deepEqual(releasedFor(p), [], `${p.id} has not released yet`)
+    // The second list, with m moved to the dropped set, the leader's ack of it and its own shares for it.
+    await send({ survivors: l2 }, honest)
+    await send({ ack: { survivorsHash: e.hash(l2) as any } }, honest)
+    await send(leaderUnmask(e, l2), honest)
+    net.heal()
+    await net.settle()
+
+    const h2 = toHex(e.hash(l2))
+    for (const p of honest) assert.ok(!releasedFor(p).includes(h2), `${p.id} released shares for L2`)
+    for (const u of unmasksIn(net.log)) if (u.from !== e.leader.id) assert.notEqual(toHex(u.survivorsHash), h2)
+    for (const p of R) {
+      assert.equal(p.machine.phase, Phase.Aborted, `${p.id} in ${p.machine.phase}`)
+      assert.match(p.aborts[0]?.reason ?? '', /conflict/, `${p.id}: ${p.aborts[0]?.reason}`)
+      assert.equal(p.aggregates.length, 0)
+    }
+    assertNeverBothKinds(net.log, new Set(honest.map(p => p.id)))
+    const seen = await observerOf(e, m)
+    assert.ok(seen.selfSeed < t || seen.maskKey < t, `observer holds ${seen.selfSeed} self-seed and ${seen.maskKey} mask-key shares of m (t=${t})`)
+  })
+}
+
+// L2 reaches some members before L1. Group A (t-1 honest members) sees only L1, group B (the other
+// honest members, m among them) sees only L2, the leader acks both and sends each group its own
+// Unmask; the groups' messages reach each other only later (an adversarial, not a lossy, schedule).
+for (const [n, thr] of [[4, 0], [5, 0], [6, 0], [7, 0], [5, 4]] as const) {
+  test(`equivocating leader, L2 reaches some members before L1 (n=${n}, t=${thr === 0 ? 'majority' : thr}): m's input is never exposed`, async () => {
+    const e = await upToSurvivors(n, thr)
+    const { net, honest, t } = e
+    const m = honest[honest.length - 1]
+    const A = honest.slice(0, t - 1)
+    const B = honest.slice(t - 1)
+    assert.ok(B.includes(m) && B.length >= 1)
+    const l2 = e.l2Without(m)
+    const group = new Map<string, string>([...A.map(p => [p.id, 'A'] as const), ...B.map(p => [p.id, 'B'] as const)])
+    const addressed = new Map<string, Set<string>>()
+    const send = async (body: Partial<RoundMessage>, to: Peer[]): Promise<void> => {
+      const item = await net.publishAs(e.leader.ident, e.msg(body), to)
+      addressed.set(item.hex, new Set(to.map(p => p.id)))
+    }
+    net.filter = (item, to) => addressed.get(item.hex)?.has(to.id) ?? (group.get(item.from) === group.get(to.id))
+    await send({ survivors: l2 }, B)
+    await send({ ack: { survivorsHash: e.hash(l2) as any } }, B)
+    await send(leaderUnmask(e, l2), B)
+    await send({ survivors: e.l1 }, A)
+    await send({ ack: { survivorsHash: e.hash(e.l1) as any } }, A)
+    await send(leaderUnmask(e, e.l1), A)
+    await net.pump()
+    net.heal()
+    await net.settle()
+
+    const h1 = e.hash(e.l1)
+    const h2 = e.hash(l2)
+    const acks = { l1: honestAcks(e, h1), l2: honestAcks(e, h2) }
+    const released = {
+      l1: honest.filter(p => releasedFor(p).includes(toHex(h1))).length,
+      l2: honest.filter(p => releasedFor(p).includes(toHex(h2))).length
+    }
+    const diag = `n=${n} t=${t}: honest acks L1=${acks.l1} L2=${acks.l2}; honest releases L1=${released.l1} L2=${released.l2}`
+    // With t > n/2 no two lists both get t acks from honest members ...
+    assert.ok(acks.l1 < t || acks.l2 < t, `both lists reached t honest acks (${diag})`)
+    for (const p of honest) assert.ok(releasedFor(p).length <= 1, `${p.id} released for two lists`)
+    assertNeverBothKinds(net.log, new Set(honest.map(p => p.id)))
+    for (const p of honest) {
+      if (releasedFor(p).length === 0) {
+        assert.equal(p.machine.phase, Phase.Aborted, `${p.id} in ${p.machine.phase}`)
+        assert.match(p.aborts[0]?.reason ?? '', /conflict/, `${p.id}: ${p.aborts[0]?.reason}`)
+      }
+    }
+    // ... and whatever was released, m's self seed and m's mask key are never both recoverable.
+    const seen = await observerOf(e, m)
+    const exposed = seen.exposed != null && sameBytes(seen.exposed, m.input!)
+    assert.ok(seen.selfSeed < t || seen.maskKey < t,
+      `${diag}; an observer of the Unmask messages holds ${seen.selfSeed} shares of m's self seed and ${seen.maskKey} of its mask key` +
+      (exposed ? ' and rebuilt m\'s quantized input exactly from its masked update' : ''))
+  })
+}
