@@ -511,9 +511,10 @@ export class RoundDriver {
     tally.set(vm.authorId, hex)
     const own = this.ownResults.get(r)
     if (own != null) this.compareResult(r, vm.authorId, hex, own)
-    // Someone finished a round this peer has not: if we are mid-way in an earlier round, catch up.
-    if (r > this.round && this.current != null) {
-      this.log(`round ${this.round}: the swarm finished round ${r}; catching up`)
+    // Someone finished a round this peer has not: if we are mid-way in an earlier round, or retrying
+    // this round after an attempt that others completed, catch up (adopt their model by hash).
+    if (this.current != null && (r > this.round || (r === this.round && m.attempt < this.attempt))) {
+      this.log(`round ${this.round}: the swarm finished round ${r}${r === this.round ? ` in attempt ${m.attempt}` : ''}; catching up`)
       this.current.settle('aborted')
     }
     for (const k of this.results.keys()) if (k < this.completed - 5) this.results.delete(k)

@@ -155,19 +155,26 @@ export class RoundMachine {
   readonly updates = new Map<string, UpdateInfo>()
   /** Updates seen before this peer committed to a cohort, re-checked on commit. */
   private readonly pendingUpdates = new Map<string, { info: UpdateInfo, cohortHash: Uint8Array, scale: number }>()
+  /** The survivor list this round aggregates (with secure aggregation: the one t members unmasked). */
   survivors?: { list: Survivor[], hash: Uint8Array }
+  /** Every survivor list the leader published, by hash (hex): more than one only if it equivocated. */
+  readonly lists = new Map<string, { list: Survivor[], hash: Uint8Array }>()
+  /** Secure aggregation: the first list this peer saw, the only one it acknowledges. */
+  private firstList?: { list: Survivor[], hash: Uint8Array }
   /** Secure aggregation: Shares bundles by author (of this cohort, or pending before it). */
   readonly shares = new Map<string, SharesInfo>()
   maskSet?: MaskSetInfo
   /** Secure aggregation: survivor-list hashes (hex) each peer acknowledged. */
   readonly acks = new Map<string, { peer: Uint8Array, hashes: Set<string> }>()
-  /** Secure aggregation: Unmask messages for this peer's survivor list, by author. */
-  readonly unmasks = new Map<string, UnmaskMessage>()
+  /** Secure aggregation: Unmask messages by survivor-list hash (hex), then by author. */
+  readonly unmasks = new Map<string, Map<string, UnmaskMessage>>()
   guard?: UnmaskGuard
   abortReason?: string
   private maskSetPublished = false
   private acked = false
   private released = false
+  /** Why this member will not release shares in this attempt (a conflict, a bad list). */
+  private refused?: string
   private trained = false
   private updatePublished = false
   private cohortPublished = false
@@ -259,12 +266,11 @@ export class RoundMachine {
       return { action: 'accept' }
     }
     if (m.survivors != null) {
-      if (this.survivors != null) {
-        if (bytesEqual(this.survivors.hash, survivorsHash(m.survivors, vm.author.toMultihash().bytes))) return { action: 'ignore', reason: 'duplicate survivor list' }
-        // With secure aggregation a second list is evidence of equivocation: taken (and so relayed) once,
-        // it makes every honest member refuse to unmask.
-        if (p.secure !== true || this.guard == null || this.guard.conflicted || vm.authorId !== this.cohort?.leader) return { action: 'reject', reason: 'conflicting survivor list' }
-        return { action: 'accept' }
+      if (this.lists.size > 0) {
+        if (this.lists.has(toHex(survivorsHash(m.survivors, vm.author.toMultihash().bytes)))) return { action: 'ignore', reason: 'duplicate survivor list' }
+        // With secure aggregation a second list from the leader is evidence of equivocation: taken (and
+        // so relayed) once, it makes every honest member refuse to release shares.
+        if (p.secure !== true || this.lists.size > 1 || vm.authorId !== this.cohort?.leader) return { action: 'reject', reason: 'conflicting survivor list' }
       }
       if (this.cohort == null) return { action: 'ignore', reason: 'survivor list before cohort' }
       if (p.secure === true && this.maskSet == null) return { action: 'ignore', reason: 'survivor list before the mask set' }
@@ -350,14 +356,16 @@ export class RoundMachine {
 
   private validateUnmask (vm: VerifiedMessage, u: UnmaskMsg): Verdict {
     if (u.survivorsHash.byteLength !== 32) return { action: 'reject', reason: 'unmask hash must be 32 bytes' }
-    if (this.maskSet == null || this.survivors == null) return { action: 'ignore', reason: 'unmask before the survivor list' }
+    if (this.maskSet == null || this.lists.size === 0) return { action: 'ignore', reason: 'unmask before the survivor list' }
     if (!this.maskSet.ids.has(vm.authorId)) return { action: 'reject', reason: 'unmask from a member outside the mask set' }
-    // Shares for another list: kept as evidence of a conflict (an ack of that list), nothing else.
-    if (!bytesEqual(u.survivorsHash, this.survivors.hash)) {
-      return this.acks.get(vm.authorId)?.hashes.has(toHex(u.survivorsHash)) === true ? { action: 'ignore', reason: 'duplicate unmask for another list' } : { action: 'accept' }
+    const hex = toHex(u.survivorsHash)
+    const target = this.lists.get(hex)
+    // Shares for a list this peer has not seen: kept as evidence of a conflict (an ack of that list).
+    if (target == null) {
+      return this.acks.get(vm.authorId)?.hashes.has(hex) === true ? { action: 'ignore', reason: 'duplicate unmask for an unknown list' } : { action: 'accept' }
     }
-    if (this.unmasks.has(vm.authorId)) return { action: 'ignore', reason: 'duplicate unmask' }
-    const survivors = new Set(this.survivors.list.map(e => peerKey(e.peer)))
+    if (this.unmasks.get(hex)?.has(vm.authorId) === true) return { action: 'ignore', reason: 'duplicate unmask' }
+    const survivors = new Set(target.list.map(e => peerKey(e.peer)))
     for (let i = 0; i < u.shares.length; i++) {
       const e = u.shares[i]
       const id = peerKey(e.peer)
@@ -538,8 +546,11 @@ export class RoundMachine {
     }
     if (m.unmask != null) {
       // Shares for a list imply an ack of it (and, for another list than ours, evidence of a conflict).
-      if (this.survivors != null && bytesEqual(m.unmask.survivorsHash, this.survivors.hash)) {
-        this.unmasks.set(vm.authorId, { from: vm.author.toMultihash().bytes, shares: m.unmask.shares })
+      const hex = toHex(m.unmask.survivorsHash)
+      if (this.lists.has(hex)) {
+        let byAuthor = this.unmasks.get(hex)
+        if (byAuthor == null) { byAuthor = new Map(); this.unmasks.set(hex, byAuthor) }
+        byAuthor.set(vm.authorId, { from: vm.author.toMultihash().bytes, shares: m.unmask.shares })
       }
       this.recordAck(vm, m.unmask.survivorsHash)
       return this.progress(out)
@@ -623,42 +634,60 @@ export class RoundMachine {
    * Secure aggregation after the survivor list: ack it once this member holds every bundle of the mask
    * set, release shares when the guard allows, and aggregate with t members' shares and every update.
    */
+  private recordList (entry: { list: Survivor[], hash: Uint8Array }): void {
+    if (this.guard == null || this.maskSet == null) return
+    const ids = new Set(entry.list.map(e => peerKey(e.peer)))
+    this.guard.recordSurvivorList(entry.hash, entry.list.map(e => e.peer), this.maskSet.members.filter(m => !ids.has(peerKey(m.peer))).map(m => m.peer))
+  }
+
+  /**
+   * Secure aggregation after the survivor list: ack the first list this member saw once it holds every
+   * bundle of the mask set, release shares when the guard allows, and aggregate the list that t members
+   * unmasked. A conflict (two lists) stops this member's own release but not the aggregation of a list
+   * whose sum is already public: aborting then would only let a later attempt expose a second sum of the
+   * same updates, and leave peers with different models.
+   */
   private progress (out: Effect[]): Effect[] {
-    const s = this.survivors
+    const first = this.firstList
     const ms = this.maskSet
     const guard = this.guard
     const c = this.cohort
-    if (this.params.secure !== true || s == null || ms == null || guard == null || c == null) return out
+    if (this.params.secure !== true || first == null || ms == null || guard == null || c == null) return out
     if (this.phase !== Phase.Survivors && this.phase !== Phase.Unmask) return out
-    if (guard.conflicted) {
-      out.push({ type: 'penalize', peer: c.leader, reason: 'two survivor lists for one cohort' })
-      return this.abort('conflicting survivor lists for this cohort: refusing to unmask', out)
-    }
     const bundles = this.missingShares().length === 0
     const inMaskSet = ms.ids.has(this.params.selfId)
-    if (inMaskSet && bundles && !this.acked) {
+    if (inMaskSet && bundles && !this.acked && !guard.conflicted) {
       this.acked = true
-      out.push({ type: 'publish', message: { ...this.header(), ack: { survivorsHash: s.hash as Uint8Array<ArrayBuffer> } } })
+      out.push({ type: 'publish', message: { ...this.header(), ack: { survivorsHash: first.hash as Uint8Array<ArrayBuffer> } } })
     }
-    if (inMaskSet && this.acked && !this.released) {
-      const d = guard.release(s.hash)
+    if (inMaskSet && this.acked && !this.released && this.refused == null) {
+      const d = guard.release(first.hash)
       if (d.ok) {
         this.released = true
-        out.push({ type: 'publish-unmask', survivorsHash: s.hash, release: d })
+        out.push({ type: 'publish-unmask', survivorsHash: first.hash, release: d })
       } else if (d.reasons.some(r => r.code !== 'not-enough-acks')) {
-        return this.abort(`refusing to unmask: ${d.reasons.map(r => r.message).join('; ')}`, out)
+        this.refused = d.reasons.filter(r => r.code !== 'not-enough-acks').map(r => r.message).join('; ')
       }
     }
-    if (this.phase === Phase.Survivors && bundles && this.missingUpdates().length === 0) this.go(Phase.Unmask, out)
-    if (this.phase === Phase.Unmask && this.unmasks.size >= c.threshold) {
+    if (guard.conflicted && this.refused == null) this.refused = 'conflicting survivor lists for this cohort'
+    // The list t members unmasked (honest members release for one list at most: see UnmaskGuard).
+    const exposed = [...this.lists.values()].find(l => (this.unmasks.get(toHex(l.hash))?.size ?? 0) >= c.threshold)
+    if (exposed != null && this.survivors != null && !bytesEqual(exposed.hash, this.survivors.hash)) {
+      this.survivors = exposed
+      const missing = this.missingUpdates()
+      if (missing.length > 0) out.push({ type: 'fetch-updates', updates: missing })
+    }
+    const ready = bundles && this.missingUpdates().length === 0
+    if (this.phase === Phase.Survivors && ready) this.go(Phase.Unmask, out)
+    if (this.phase === Phase.Unmask && ready && exposed != null && this.survivors != null) {
       this.go(Phase.Aggregate, out)
       const seedCommits = new Map<string, Uint8Array>()
       for (const e of this.shares.values()) seedCommits.set(toHex(e.peer), e.shares.seedCommit)
       out.push({
         type: 'aggregate',
-        survivors: s.list,
-        survivorsHash: s.hash,
-        secure: { threshold: c.threshold, maskSet: ms.members, unmasks: [...this.unmasks.values()], seedCommits, scale: ms.scale }
+        survivors: this.survivors.list,
+        survivorsHash: this.survivors.hash,
+        secure: { threshold: c.threshold, maskSet: ms.members, unmasks: [...(this.unmasks.get(toHex(this.survivors.hash))?.values() ?? [])], seedCommits, scale: ms.scale }
       })
     }
     return out
@@ -671,7 +700,8 @@ export class RoundMachine {
       if (this.survivors == null) return 'no survivor list before the deadline'
       if (this.missingShares().length > 0) return `${this.missingShares().length} key-share bundle(s) of the mask set could not be found`
       if (this.missingUpdates().length > 0) return 'could not gather the survivors\' updates'
-      return `only ${this.unmasks.size} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived`
+      const got = this.unmasks.get(toHex(this.survivors.hash))?.size ?? 0
+      return `${this.guard?.conflicted === true ? 'conflicting survivor lists for this cohort: ' : ''}only ${got} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived${this.refused != null ? ` (this member refused to unmask: ${this.refused})` : ''}`
     }
     return this.survivors == null ? 'no survivor list before the deadline' : 'could not gather the survivors\' updates'
   }
@@ -788,19 +818,23 @@ export class RoundMachine {
 
   private onSurvivors (vm: VerifiedMessage, s: SurvivorsMsg, out: Effect[]): Effect[] {
     const hash = survivorsHash(s, vm.author.toMultihash().bytes)
-    if (this.params.secure === true && this.survivors != null && this.guard != null && this.maskSet != null && !bytesEqual(hash, this.survivors.hash)) {
-      // A second list from the leader: record it, so that the guard refuses from now on.
-      const ids = new Set(s.survivors.map(e => peerKey(e.peer)))
-      this.guard.recordSurvivorList(hash, s.survivors.map(e => e.peer), this.maskSet.members.filter(m => !ids.has(peerKey(m.peer))).map(m => m.peer))
+    const entry = { list: s.survivors, hash }
+    if (this.params.secure === true && this.firstList != null && this.guard != null && this.maskSet != null) {
+      // A second list from the leader: the guard refuses from now on; whichever list t members unmasked
+      // (at most one can get honest members' shares) is still what the round aggregates.
+      if (this.lists.has(toHex(hash))) return out
+      this.lists.set(toHex(hash), entry)
+      this.recordList(entry)
       out.push({ type: 'penalize', peer: vm.authorId, reason: 'leader equivocation: second, different survivor list' })
       return this.progress(out)
     }
     if (this.survivors != null || this.cohort == null || this.phase !== Phase.Update) return out
-    this.survivors = { list: s.survivors, hash }
+    this.survivors = entry
+    this.lists.set(toHex(hash), entry)
     this.go(Phase.Survivors, out)
     if (this.params.secure === true && this.guard != null && this.maskSet != null) {
-      const ids = new Set(s.survivors.map(e => peerKey(e.peer)))
-      this.guard.recordSurvivorList(hash, s.survivors.map(e => e.peer), this.maskSet.members.filter(m => !ids.has(peerKey(m.peer))).map(m => m.peer))
+      this.firstList = entry
+      this.recordList(entry)
       out.push({ type: 'set-timer', name: 'survivors-deadline', ms: 2 * this.params.survivorsMs })
       const missing = [...this.missingUpdates(), ...this.missingShares()]
       if (missing.length > 0) out.push({ type: 'fetch-updates', updates: missing })
