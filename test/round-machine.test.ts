@@ -246,3 +246,20 @@ test('the join window stays open once more while fewer joins than expected have 
   await net.fire(p0, 'join')
   assert.equal(p0.machine.phase, Phase.Cohort, 'extended only once')
 })
+
+test('only a joiner ranked within the fallbacks may publish a cohort; an unknown author is ignored', async () => {
+  const peers = await makePeers(6)
+  const outsider = (await makePeers(1))[0]
+  const net = new Net(peers)
+  await startAll(net)
+  const ranked = byRank(peers)
+  const obs = ranked[0].machine
+  const members = [...ranked.slice(0, 3)].sort((a, b) => compareBytes(a.bytes, b.bytes))
+    .map(p => ({ peer: p.bytes as any, encPub: p.machine.params.encPub as any, maskPub: p.machine.params.maskPub as any }))
+  const cohort = header({ cohort: { rank: 0, threshold: 2, members } })
+  const verdictOf = async (from: Peer) => obs.validate(await openMessage(await sealMessage(from.key, cohort)))
+  assert.deepEqual(await verdictOf(ranked[5]), { action: 'reject', reason: 'cohort from the joiner ranked 5, beyond the 3 fallbacks' })
+  assert.deepEqual(await verdictOf(ranked[4]), { action: 'reject', reason: 'cohort from the joiner ranked 4, beyond the 3 fallbacks' })
+  assert.deepEqual(await verdictOf(ranked[3]), { action: 'accept' })
+  assert.deepEqual(await verdictOf(outsider), { action: 'ignore', reason: 'cohort from a peer whose join this peer has not seen' })
+})

@@ -24,6 +24,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { randomBytes } from 'node:crypto'
 import type { PrivateKey } from '@libp2p/interface'
 import { createTask, taskId as computeTaskId } from '../src/config/index.ts'
 import type { Task } from '../src/config/types.ts'
@@ -41,7 +43,7 @@ import type { UnmaskMessage } from '../src/round/secure.ts'
 import { createUpdateSource } from '../src/peer/update-source.ts'
 import { combineShares, dequantizeSum, majorityThreshold, publicKeyOf, ringSum, unmaskSum } from '../src/secagg/index.ts'
 import {
-  ENCODING_RING32, bytesEqual, compareBytes, float32Bytes, openMessage, roundTopic, sealMessage, sha256, toHex,
+  ENCODING_RING32, bytesEqual, compareBytes, float32Bytes, fromHex, openMessage, roundTopic, sealMessage, sha256, toHex,
   uint32FromBytes
 } from '../src/wire/index.ts'
 import type { Cohort, Member, RoundMessage, Survivor, Survivors, VerifiedMessage } from '../src/wire/index.ts'
@@ -118,6 +120,15 @@ async function honestSwarm (opts: {
   const m0 = initialParams(task.model, data.inputShape, data.classes, task.seed)
   const keys: PrivateKey[] = []
   for (let i = 0; i < peers + extraNodes; i++) keys.push(await generateKeyPair('Ed25519'))
+  if (extraNodes > 0) {
+    // The hand-driven node must be the rank-0 joiner of attempt 0: only a joiner ranked within the
+    // fallbacks may lead, so an adversary has to win (or, here, be dealt) the rank like anyone else.
+    const base = sha256(float32Bytes(m0))
+    const rankOf = (k: PrivateKey): Uint8Array => rankKey(base, 1, 0, peerIdFromPrivateKey(k).toMultihash().bytes)
+    const best = (): Uint8Array => keys.slice(0, peers).map(rankOf).sort(compareBytes)[0]
+    for (let tries = 0; tries < 1000 && compareBytes(rankOf(keys[peers]), best()) > 0; tries++) keys[peers] = await generateKeyPair('Ed25519')
+    assert.ok(compareBytes(rankOf(keys[peers]), best()) < 0, 'no adversary key of rank 0 found')
+  }
   const nodes: PeerNode[] = []
   for (let i = 0; i < peers + extraNodes; i++) {
     nodes.push(await createPeerNode({ listen: [`/memory/${opts.name}-${process.pid}-${i}`], transports: ['memory'], privateKey: keys[i] }))
@@ -243,7 +254,9 @@ interface Led {
  * before any honest leader can, then a MaskSet of every member's Shares bundle, and collects the masked
  * updates.
  */
-async function lead (adv: Adversary, task: Task, attempt: number, include: (authorId: string) => boolean): Promise<Led> {
+async function lead (adv: Adversary, task: Task, attempt: number, include: (authorId: string) => boolean, base: Uint8Array): Promise<Led> {
+  // The adversary joins (with keys it never uses) so that peers accept it as a leader.
+  await adv.publish({ task: fromHex(computeTaskId(task)) as any, round: 1, attempt, base: base as any, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any } })
   const joins = await waitFor(`the 4 honest joins of attempt ${attempt}`, () => {
     const j = adv.fromEach(attempt, s => s.vm.message.join != null)
     return j.size === 4 ? [...j.values()] : undefined
@@ -501,7 +514,7 @@ async function equivocationScenario (name: string, opts: { lateMember?: number, 
     const running = swarm.start(controller.signal)
     await adv.gossip.waitForMesh(topic, { minPeers: 3, timeoutMs: 15000 })
 
-    const led0 = await lead(adv, task, 0, () => true)
+    const led0 = await lead(adv, task, 0, () => true, sha256(float32Bytes(swarm.m0)))
     assert.equal(led0.t, 3, 'strict majority of 4')
     const m = led0.entries[0].peer
     const mIdx = nodes.findIndex(n => bytesEqual(n.peerId.toMultihash().bytes, m))
@@ -516,7 +529,7 @@ async function equivocationScenario (name: string, opts: { lateMember?: number, 
         waitFor('honest joins of attempt 1', () => adv!.fromEach(1, s => s.vm.message.join != null).size > 0 ? true : undefined, 25_000).catch(() => false),
         Promise.all(running).then(() => false)
       ])
-      if (retried) led1 = await lead(adv, task, 1, id => id !== mId)
+      if (retried) led1 = await lead(adv, task, 1, id => id !== mId, sha256(float32Bytes(swarm.m0)))
     }
     if (led1 != null) {
       // Attempt 1 without m, run honestly: L1' of the 3 members.

@@ -336,11 +336,11 @@ export class RoundDriver {
       case 'phase':
         // Waiting on other peers' messages from here on: if gossip lost some (the mask set, acks, shares),
         // pull them from neighbours while the phase lasts.
-        if (e.to === Phase.Shares || e.to === Phase.Survivors || e.to === Phase.Unmask) {
+        if (e.to === Phase.Cohort || e.to === Phase.Shares || e.to === Phase.Survivors || e.to === Phase.Unmask) {
           const t = this.init.task.timeouts
           setTimeout(() => {
             if (this.current === cur && cur.machine.phase === e.to) void this.pullAttempt(this.controller.signal)
-          }, Math.round(e.to === Phase.Shares ? 1.5 * t.cohortMs : 0.4 * t.survivorsMs))
+          }, Math.round(e.to === Phase.Survivors || e.to === Phase.Unmask ? 0.4 * t.survivorsMs : 1.5 * t.cohortMs))
         }
         return
       case 'penalize':

@@ -394,6 +394,13 @@ export class RoundMachine {
     const prev = this.leaderCohorts.get(vm.authorId)
     if (prev != null && prev !== hash) return { action: 'reject', reason: 'leader equivocation: second, different cohort' }
     if (prev === hash) return { action: 'ignore', reason: 'duplicate cohort' }
+    // Only a joiner ranked within the fallbacks may lead (as far as this peer knows the joiners), so
+    // the leader cannot be chosen by whoever publishes first.
+    const author = this.joins.get(vm.authorId)
+    if (author == null) return { action: 'ignore', reason: 'cohort from a peer whose join this peer has not seen' }
+    let better = 0
+    for (const j of this.joins.values()) if (compareBytes(j.rank, author.rank) < 0) better++
+    if (better > p.maxFallbacks) return { action: 'reject', reason: `cohort from the joiner ranked ${better}, beyond the ${p.maxFallbacks} fallbacks` }
     return { action: 'accept' }
   }
 
