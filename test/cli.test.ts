@@ -65,6 +65,8 @@ test('bad flags are named', async () => {
   assertOneLineError(await fedswarm(['sim', '--secure-agg', 'maybe']), /--secure-agg must be on or off/)
   assertOneLineError(await fedswarm(['sim', '--peers', '4', '--threshold', '5']), /cohort\.threshold must be an integer from 0 to 4/)
   assertOneLineError(await fedswarm(['sim', '--clip', '-1']), /--clip/)
+  assertOneLineError(await fedswarm(['privacy', '--noise', '1']), /--examples, --batch and --epochs, or --sample-rate and --steps/)
+  assertOneLineError(await fedswarm(['privacy', '--sample-rate', '2', '--steps', '10', '--noise', '1']), /--sample-rate/)
 })
 
 test('--verbose shows the stack trace', async () => {

@@ -5,6 +5,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { runSim } from './sim-command.ts'
 import { runNode } from './node-command.ts'
+import { runPrivacy } from './privacy-command.ts'
 import { writeDefaultTask } from '../config/index.ts'
 export { UsageError } from './usage-error.ts'
 
@@ -71,6 +72,19 @@ export async function main (argv: string[]): Promise<number> {
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('--verbose', 'stack traces on errors')
     .action(async (opts) => { code = await runNode(opts) })
+
+  program.command('privacy')
+    .description('ε of DP-SGD / the subsampled Gaussian mechanism from the RDP accountant (like TF Privacy\'s compute_dp_sgd_privacy)')
+    .option('--examples <n>', 'training examples N (with --batch and --epochs)')
+    .option('--batch <n>', 'expected batch size B: sampling rate B/N')
+    .option('--epochs <x>', 'epochs E, may be fractional: ceil(E·N/B) steps')
+    .option('--sample-rate <q>', 'Poisson sampling rate per step (with --steps)')
+    .option('--steps <n>', 'number of steps')
+    .option('--noise <sigma>', 'noise multiplier σ (noise stddev over the L2 sensitivity)')
+    .option('--delta <d>', 'target δ (default 1e-5)')
+    .option('--json', 'print { epsilon, order, delta, sampleRate, steps } as JSON')
+    .option('--verbose', 'stack traces on errors')
+    .action(async (opts) => { code = await runPrivacy(opts) })
 
   const task = program.command('task').description('task files')
   task.command('init')

@@ -9,8 +9,8 @@
  * adding or removing one record. Following Mironov, Talwar, Zhang 2019, "Rényi Differential Privacy of
  * the Sampled Gaussian Mechanism" (arXiv:1908.10530, "MTZ19" below), the RDP at order α > 1 is
  *   ε(α) = log(A_α) / (α − 1),   A_α = E_{z∼μ0} [ ((1 − q) + q·μ1(z)/μ0(z))^α ]
- * with μ0 = N(0, σ²), μ1 = N(1, σ²), so μ1(z)/μ0(z) = exp((2z − 1)/(2σ²)), and MTZ19 shows that the
- * other direction of the divergence never exceeds this one. Special cases: q = 0 gives 0; q = 1 is the
+ * with μ0 = N(0, σ²), μ1 = N(1, σ²), so μ1(z)/μ0(z) = exp((2z − 1)/(2σ²)) (MTZ19 show that the
+ * divergence in the other direction is never larger). Special cases: q = 0 gives 0; q = 1 is the
  * plain Gaussian mechanism, α/(2σ²); σ = 0 (with q > 0) or α = ∞ gives ∞.
  *
  *  - Integer α (MTZ19 §3.3): expand the α-th power with the binomial theorem; every term is a Gaussian
@@ -22,13 +22,15 @@
  *    (generalized binomial series, convergent on each side); each term is a truncated Gaussian moment:
  *      A_α = Σ_k C(α,k) q^k (1−q)^{α−k} e^{(k²−k)/(2σ²)} · ½erfc((k − z0)/(√2σ))
  *          + Σ_k C(α,k) q^{α−k} (1−q)^k e^{(j²−j)/(2σ²)} · ½erfc((z0 − j)/(√2σ)),   j = α − k.
- *    C(α, k) changes sign for k > α + 1. By default ('signed') the terms are summed with their signs,
- *    which is A_α itself (what MTZ19, Opacus and TF Privacy before 2024 compute); 'absolute' sums
- *    |C(α, k)| instead, an upper bound on A_α and what dp_accounting computes since its 2024 "numerical
- *    stability" change (so its values at fractional orders are slightly larger). The series is summed
- *    until its terms decrease and are below e^-30 of the total; if it has not converged after
- *    MAX_SERIES_TERMS terms, the signed sum adds the last term's magnitude (a bound on the rest of an
- *    alternating series with decreasing terms) and the absolute sum gives ∞ (the order is not used).
+ *    C(α, k) is positive up to k = ⌊α⌋ + 1 and alternates in sign after that. By default ('signed')
+ *    the terms are summed with their signs, which is A_α itself (as in MTZ19, Opacus, and TF Privacy /
+ *    dp_accounting before April 2024); 'absolute' sums |C(α, k)| terms instead, an upper bound on A_α,
+ *    which is what dp_accounting has computed since its "Improve numerical stability of RDP
+ *    computation" change (0b109e9), so its values at fractional orders are slightly larger. Summation
+ *    stops once the terms decrease and fall below e^-30 of the total. If the series has not converged
+ *    after MAX_SERIES_TERMS (+ α) terms, the signed sum adds the last term's magnitude (this bounds the
+ *    rest of an alternating series whose terms decrease) and the absolute sum gives ∞ (so that order is
+ *    not used, as in dp_accounting).
  *
  * Conversion to (ε, δ), minimized over the orders given:
  *  - 'improved' (default): ε = rdp + log((α − 1)/α) − (log δ + log α)/(α − 1), Balle et al. 2020
@@ -271,31 +273,46 @@ function logAFractional (q: number, sigma: number, alpha: number, series: Fracti
   const twoVar = 2 * sigma * sigma
   const z0 = sigma * sigma * Math.log(1 / q - 1) + 0.5
   const scale = 1 / (Math.SQRT2 * sigma)
+  const limit = MAX_SERIES_TERMS + Math.ceil(alpha)
   let logBinom = 0 // log |C(α, k)|
   let sign = 1 // sign of C(α, k)
   let pos = -Infinity // log of the sum of the positive terms
   let neg = -Infinity // log of the sum of the magnitudes of the negative terms
+  let all = -Infinity // log of the sum of all magnitudes (the 'absolute' series)
   let last0 = Infinity
   let last1 = Infinity
-  let lastTerm = -Infinity
-  for (let k = 0; k < MAX_SERIES_TERMS; k++) {
+  let term = -Infinity
+  let decreasing = false
+  for (let k = 0; k < limit; k++) {
     const j = alpha - k
     const s0 = logBinom + k * logQ + j * log1mQ + (k * k - k) / twoVar + LOG_HALF + logErfc((k - z0) * scale)
     const s1 = logBinom + j * logQ + k * log1mQ + (j * j - j) / twoVar + LOG_HALF + logErfc((z0 - j) * scale)
-    lastTerm = logAdd(s0, s1)
-    if (sign > 0 || series === 'absolute') pos = logAdd(pos, lastTerm)
-    else neg = logAdd(neg, lastTerm)
-    const total = logSubOrNaN(pos, neg)
-    if (k > alpha + 1 && s0 < last0 && s1 < last1 && Math.max(s0, s1) < total - 30) return total
+    term = logAdd(s0, s1)
+    all = logAdd(all, term)
+    if (sign > 0) pos = logAdd(pos, term)
+    else neg = logAdd(neg, term)
+    const total = series === 'absolute' ? all : signedTotal(pos, neg, all)
+    decreasing = k > alpha + 1 && s0 < last0 && s1 < last1
+    if (decreasing && Math.max(s0, s1) < total - 30) return total
     last0 = s0
     last1 = s1
     const factor = alpha - k // C(α, k+1) = C(α, k)·(α − k)/(k + 1)
     logBinom += Math.log(Math.abs(factor) / (k + 1))
     if (factor < 0) sign = -sign
   }
-  if (series === 'absolute') return Infinity
-  // Alternating series with decreasing terms: the rest is smaller than the last term.
-  return logAdd(logSubOrNaN(pos, neg), lastTerm)
+  if (series === 'absolute' || !decreasing) return Infinity
+  // Alternating series whose terms decrease: the rest is smaller than the last term.
+  return logAdd(signedTotal(pos, neg, all), term)
+}
+
+/**
+ * log(e^pos − e^neg), the signed sum; A_α >= 1 > 0, so pos > neg unless rounding broke it, in which case
+ * the sum of magnitudes (an upper bound) is used.
+ */
+function signedTotal (pos: number, neg: number, all: number): number {
+  if (neg === -Infinity) return pos
+  if (!(pos > neg)) return all
+  return pos + Math.log1p(-Math.exp(neg - pos))
 }
 
 const LOG_HALF = Math.log(0.5)
@@ -306,14 +323,6 @@ function logAdd (a: number, b: number): number {
   const lo = Math.min(a, b)
   if (lo === -Infinity) return hi
   return hi + Math.log1p(Math.exp(lo - hi))
-}
-
-/** log(e^a − e^b) for a >= b; −∞ for a == b; NaN if a < b (cannot happen for A_α, which is >= 1). */
-function logSubOrNaN (a: number, b: number): number {
-  if (b === -Infinity) return a
-  if (a < b) return NaN
-  if (a === b) return -Infinity
-  return a + Math.log1p(-Math.exp(b - a))
 }
 
 /**

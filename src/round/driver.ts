@@ -572,7 +572,10 @@ export class RoundDriver {
    */
   private async pullEnvelopes (want: (hashHex: string) => boolean, signal: AbortSignal): Promise<void> {
     const cur = this.current
-    const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have: [] })
+    // Say what this peer holds, so that neighbours do not send those envelopes (updates are large).
+    const held = [...(this.history.get(`${this.round}/${this.attempt}`)?.keys() ?? [])].slice(0, ROUND_DEFAULTS.maxSyncEnvelopes)
+    const have = held.map(hex => fromHex(hex) as Uint8Array<ArrayBuffer>)
+    const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have })
     const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
     for (const a of answers) {
       let res: SyncResponse
@@ -709,12 +712,13 @@ export class RoundDriver {
   // ---------------------------------------------------------------- sync and catch-up
 
   private async answerSync (request: Uint8Array): Promise<Uint8Array> {
-    const req = SyncRequest.decode(request, { limits: { have: 0 } } as any)
+    const req = SyncRequest.decode(request, { limits: { have: ROUND_DEFAULTS.maxSyncEnvelopes } } as any)
     if (!bytesEqual(req.task, this.taskBytes)) throw new DriverError('sync request for another task')
     const envelopes: Uint8Array<ArrayBuffer>[] = []
     if (req.round > 0) {
+      const held = new Set(req.have.map(h => toHex(h)))
       const h = this.history.get(`${req.round}/${req.attempt}`)
-      if (h != null) for (const b of h.values()) envelopes.push(b as Uint8Array<ArrayBuffer>)
+      if (h != null) for (const [hex, b] of h) if (!held.has(hex)) envelopes.push(b as Uint8Array<ArrayBuffer>)
     }
     return SyncResponse.encode({ headRound: this.completed, headModel: this.modelHash as Uint8Array<ArrayBuffer>, envelopes })
   }
