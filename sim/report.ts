@@ -75,13 +75,21 @@ export function formatBytes (n: number): string {
   return `${n} B`
 }
 
+/** The largest ε any peer reported after this round (the worst-off peer), or null without DP. */
+export function roundEpsilon (records: readonly PeerRecord[]): number | null {
+  let max: number | null = null
+  for (const r of records) if (r.epsilon != null && (max == null || r.epsilon > max)) max = r.epsilon
+  return max
+}
+
 export function formatRow (row: RoundRow, rounds: number): string {
   const acc = row.accuracy == null ? '   -   ' : `${(row.accuracy * 100).toFixed(2)}%`
   const loss = row.loss == null ? '  -   ' : row.loss.toFixed(4)
   const agree = row.peersAgreeing === row.peersCompleted ? `${row.peersAgreeing}/${row.peersCompleted}` : `${row.peersAgreeing}/${row.peersCompleted} DISAGREE`
   const synced = row.peersSynced > 0 ? ` synced ${row.peersSynced}` : ''
   const attempts = row.attempts > 1 ? ` attempts ${row.attempts}` : ''
+  const eps = row.epsilon == null ? '' : `  ε ${row.epsilon.toFixed(2)}`
   return `round ${String(row.round).padStart(3)}/${rounds}  cohort ${String(row.cohort).padStart(3)}  survivors ${String(row.survivors).padStart(3)}  ` +
     `acc ${acc}  loss ${loss}  ${row.seconds.toFixed(1).padStart(6)}s  ` +
-    `sent ${formatBytes(row.bytesSentPerPeer)}/peer  recv ${formatBytes(row.bytesReceivedPerPeer)}/peer  agree ${agree}${synced}${attempts}  ${row.modelHash.slice(0, 12)}`
+    `sent ${formatBytes(row.bytesSentPerPeer)}/peer  recv ${formatBytes(row.bytesReceivedPerPeer)}/peer  agree ${agree}${synced}${attempts}${eps}  ${row.modelHash.slice(0, 12)}`
 }

@@ -20,7 +20,7 @@ import { createPeerNode, linkPeers, seededRandom } from '../src/net/index.ts'
 import type { PeerNode } from '../src/net/index.ts'
 import { createSwarmChannel } from '../src/net/swarm-channel.ts'
 import { createUpdateSource } from '../src/peer/update-source.ts'
-import { summarizeRound } from './report.ts'
+import { roundEpsilon, summarizeRound } from './report.ts'
 import type { PeerRecord, RoundRow, SimReport } from './report.ts'
 import { Phase } from '../src/round/phases.ts'
 
@@ -256,7 +256,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
         if (list.length < livePeers() && !(laterDone && list.length > 0) && Date.now() < deadline) break
         const summary = summarizeRound(r, list, prevEnd, init.peers)
         prevEnd = Math.max(prevEnd, ...list.filter(x => x.via === 'aggregate').map(x => x.endedAt))
-        const row: RoundRow = { ...summary, accuracy: null, loss: null, epsilon: null }
+        const row: RoundRow = { ...summary, accuracy: null, loss: null, epsilon: roundEpsilon(list) }
         rows.push(row)
         emitted = r
         const params = modelParams.get(r)?.get(summary.modelHash)

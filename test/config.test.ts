@@ -9,7 +9,7 @@ import {
 
 const SOURCE = 'task.json'
 /** sha256 of the golden canonical JSON below; if this changes, every task id out there changes. */
-const GOLDEN_ID = '4e1e5aa9bc76b9e24645e04d83a0d506455c2aba8293004421da01bee0466f88'
+const GOLDEN_ID = 'ea2d707c44b614ffe24acda9be48f79d7d4f55af115772584bb1155930a37582'
 
 function catchTaskError (fn: () => unknown): TaskError {
   try {
@@ -171,7 +171,10 @@ const INVALID: Array<[string, unknown, string, string]> = [
   ['secureAggregation', { secureAggregation: 'yes' }, 'secureAggregation', 'secureAggregation must be true or false (got "yes")'],
   ['cohort.threshold', { cohort: { size: 5, threshold: 6 } }, 'cohort.threshold', 'cohort.threshold must be an integer from 0 to 5 (got 6)'],
   ['aggregation.clipNorm', { aggregation: { clipNorm: 0 } }, 'aggregation.clipNorm', 'aggregation.clipNorm must be a number > 0 (got 0)'],
-  ['unknown top-level field', { epochs: 3 }, 'epochs', 'unknown field epochs (allowed: version, name, seed, model, dataset, partition, training, rounds, cohort, aggregation, timeouts, secureAggregation)'],
+  ['privacy.delta', { privacy: { delta: 1 } }, 'privacy.delta', 'privacy.delta must be a number > 0 and < 1 (got 1)'],
+  ['privacy.targetEpsilon', { privacy: { targetEpsilon: -1 } }, 'privacy.targetEpsilon', 'privacy.targetEpsilon must be a number >= 0 (0 = no budget) (got -1)'],
+  ['privacy.dpFedAvg without secure aggregation', { secureAggregation: false, privacy: { dpFedAvg: true } }, 'privacy.dpFedAvg', 'privacy.dpFedAvg must be false while secureAggregation is false'],
+  ['unknown top-level field', { epochs: 3 }, 'epochs', 'unknown field epochs (allowed: version, name, seed, model, dataset, partition, training, rounds, cohort, aggregation, timeouts, secureAggregation, privacy)'],
   ['unknown nested field, short form', { training: { lr: 0.1 } }, 'training.lr', 'task.json: unknown field training.lr (did you mean learningRate?)'],
   ['unknown nested field, snake case', { training: { batch_size: 8 } }, 'training.batch_size', 'unknown field training.batch_size (did you mean batchSize?)'],
   ['unknown nested field, typo', { cohort: { minSurvivor: 3 } }, 'cohort.minSurvivor', 'unknown field cohort.minSurvivor (did you mean minSurvivors?)'],
@@ -259,7 +262,7 @@ describe('canonical JSON', () => {
     })
     const json = '{"aggregation":{"clipNorm":4,"serverLearningRate":0.5,"weightCap":1000,"weighting":"uniform"},"cohort":{"minSurvivors":5,"size":8,"threshold":6},' +
       '"dataset":{"kind":"fashion-mnist"},"model":{"activation":"tanh","dense":64,"filters":[8,16],"kind":"cnn"},' +
-      '"name":"golden","partition":"dirichlet:0.3","rounds":5,"secureAggregation":false,"seed":7,' +
+      '"name":"golden","partition":"dirichlet:0.3","privacy":{"delta":0.00001,"dpFedAvg":false,"fedAvgNoise":1,"targetEpsilon":0},"rounds":5,"secureAggregation":false,"seed":7,' +
       '"timeouts":{"cohortMs":2000,"joinMs":1000,"survivorsMs":5000,"updateMs":60000},' +
       '"training":{"batchSize":50,"epochs":2,"learningRate":0.01,"momentum":0,"optimizer":"adam"},"version":1}'
     assert.equal(canonicalTaskJson(task), json)
@@ -326,7 +329,13 @@ const taskArb: fc.Arbitrary<Task> = fc.record({
     updateMs: fc.integer({ min: 100, max: 1e6 }),
     survivorsMs: fc.integer({ min: 100, max: 1e6 })
   }),
-  secureAggregation: fc.boolean()
+  secureAggregation: fc.boolean(),
+  privacy: fc.record({
+    delta: fc.double({ min: 1e-12, max: 0.5, noNaN: true }),
+    targetEpsilon: fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 100, noNaN: true })),
+    dpFedAvg: fc.constant(false),
+    fedAvgNoise: fc.double({ min: 0.01, max: 100, noNaN: true })
+  })
 })
 
 /** A copy of a JSON value with the keys of every object in a pseudo-random order. */

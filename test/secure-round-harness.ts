@@ -61,6 +61,8 @@ export interface RoundConfig {
   secureThreshold: number
   clipNorm: number
   weightCap: number
+  /** DP-FedAvg noise multiplier σ (0 / absent = off). */
+  dpNoise?: number
   joinMs?: number
   cohortMs?: number
   updateMs?: number
@@ -138,7 +140,8 @@ export function makePeer (ident: Identity, cfg: RoundConfig, init: PeerInit = {}
     secure: true,
     secureThreshold: cfg.secureThreshold,
     clipNorm: cfg.clipNorm,
-    weightCap: cfg.weightCap
+    weightCap: cfg.weightCap,
+    dpNoise: cfg.dpNoise ?? 0
   }
   return {
     ident,
@@ -311,7 +314,10 @@ export class SecureNet {
           const weightCap = q.weightCap ?? 1
           const { delta } = clipToNorm(p.delta, clipNorm)
           const weight = Math.min(p.examples, weightCap)
-          const input = ringInput(delta, weight / weightCap, clipNorm, e.scale)
+          // As the driver: with DP-FedAvg the member adds its share of the noise (threshold t of the cohort).
+          const sigma = q.dpNoise ?? 0
+          const noise = sigma > 0 ? { sigma, threshold: p.machine.cohort!.threshold } : undefined
+          const input = ringInput(delta, weight / weightCap, clipNorm, e.scale, undefined, noise)
           const masked = p.secure.mask(input, e.maskSet)
           p.input = input
           p.masked = masked

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path'
 import { readTaskFile, shortTaskId, taskId as computeTaskId } from '../config/index.ts'
 import { openDataDir } from '../store/index.ts'
+import { createPrivacyLedger } from '../dp/ledger.ts'
 import { createPeerNode, dialBootstrap } from '../net/index.ts'
 import { createSwarmChannel } from '../net/swarm-channel.ts'
 import { createTrainer, initialParams, loadDataset, parseDataSpec, partition } from '../learning/index.ts'
@@ -62,6 +63,9 @@ export async function runNode (o: NodeOptions): Promise<number> {
       channel: createSwarmChannel(node, { taskId: id }),
       updates: createUpdateSource({ task, trainer, dataset: selection.dataset, baseDir: process.cwd(), indices }),
       model,
+      // The privacy ledger survives restarts: what this peer spent is in its data dir.
+      ledger: createPrivacyLedger({ delta: task.privacy.delta, targetEpsilon: task.privacy.targetEpsilon, entries: await dir.ledgerEntries() }),
+      onPrivacySpent: async (entry) => await dir.appendLedgerEntry(entry),
       log: (line) => process.stdout.write(`${line}\n`),
       onRound: async (rec, params) => {
         await dir.saveModel({ taskId: id, round: rec.round, hash: rec.modelHash, params })
@@ -69,7 +73,8 @@ export async function runNode (o: NodeOptions): Promise<number> {
         const ev = await trainer.evaluate({ model: task.model, dataset: selection.dataset, baseDir: process.cwd(), params, limit: 2000 }, { signal: controller.signal }).catch(() => undefined)
         await dir.appendRoundRecord({ ...rec, accuracy: ev?.accuracy ?? null })
         process.stdout.write(`round ${rec.round}: model ${rec.modelHash.slice(0, 16)} via ${rec.via}, cohort ${rec.cohort}, survivors ${rec.survivors}` +
-          `${rec.member ? ', member' : ''}${rec.leader ? ', leader' : ''}${ev != null ? `, accuracy ${(ev.accuracy * 100).toFixed(2)}% (2,000 test examples)` : ''}\n`)
+          `${rec.member ? ', member' : ''}${rec.leader ? ', leader' : ''}${ev != null ? `, accuracy ${(ev.accuracy * 100).toFixed(2)}% (2,000 test examples)` : ''}` +
+          `${rec.epsilon != null ? `, ε ${rec.epsilon.toFixed(3)} (δ ${task.privacy.delta})` : ''}\n`)
       }
     })
     await driver.run({ signal: controller.signal })

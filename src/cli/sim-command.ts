@@ -19,6 +19,10 @@ export interface SimOptions {
   secureAgg?: string
   threshold?: string
   clip?: string
+  dpFedavg?: boolean
+  noise?: string
+  delta?: string
+  targetEpsilon?: string
   model?: 'mlp' | 'cnn' | 'logreg'
   hidden?: string
   dataset?: 'mnist' | 'fashion-mnist'
@@ -70,6 +74,10 @@ export async function simTask (o: SimOptions): Promise<Task> {
   set(['cohort', 'minSurvivors'], int('--min-survivors', o.minSurvivors))
   set(['cohort', 'threshold'], int('--threshold', o.threshold, 0))
   set(['aggregation', 'clipNorm'], num('--clip', o.clip, 1e-9, 1e9))
+  if (o.dpFedavg === true) set(['privacy', 'dpFedAvg'], true)
+  set(['privacy', 'fedAvgNoise'], num('--noise', o.noise, 1e-6, 1e6))
+  set(['privacy', 'delta'], num('--delta', o.delta, 1e-300, 0.5))
+  set(['privacy', 'targetEpsilon'], num('--target-epsilon', o.targetEpsilon, 0, 1e9))
   if (o.secureAgg != null) {
     if (o.secureAgg !== 'on' && o.secureAgg !== 'off') throw new UsageError(`--secure-agg must be on or off (got "${o.secureAgg}")`)
     set(['secureAggregation'], o.secureAgg === 'on')

@@ -4,7 +4,7 @@
  * Everything here is frozen; `defaultTask()` hands out deep copies.
  */
 
-import type { Activation, AggregationSpec, CohortSpec, Optimizer, TimeoutSpec, TrainingSpec } from './types.ts'
+import type { Activation, AggregationSpec, CohortSpec, Optimizer, PrivacySpec, TimeoutSpec, TrainingSpec } from './types.ts'
 
 /** The only task format version so far. */
 export const TASK_VERSION = 1
@@ -61,6 +61,14 @@ export const DEFAULT_TIMEOUTS: Readonly<TimeoutSpec> = Object.freeze({
   cohortMs: 3000,
   updateMs: 120_000,
   survivorsMs: 15_000
+})
+
+/** Privacy: off by default; δ = 1e-5 as in TF Privacy's examples (below 1/N for MNIST's 60 000). */
+export const DEFAULT_PRIVACY: Readonly<PrivacySpec> = Object.freeze({
+  delta: 1e-5,
+  targetEpsilon: 0,
+  dpFedAvg: false,
+  fedAvgNoise: 1
 })
 
 /** Allowed values of the enumerated fields, in the order error messages list them. */

@@ -10,7 +10,7 @@
 import {
   ACTIVATIONS, DATASET_KINDS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION, DEFAULT_CNN_DENSE, DEFAULT_CNN_FILTERS,
   DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
-  DEFAULT_SECURE_AGGREGATION, DEFAULT_SEED, DEFAULT_TASK_NAME, DEFAULT_TASK_SOURCE, DEFAULT_TIMEOUTS,
+  DEFAULT_PRIVACY, DEFAULT_SECURE_AGGREGATION, DEFAULT_SEED, DEFAULT_TASK_NAME, DEFAULT_TASK_SOURCE, DEFAULT_TIMEOUTS,
   DEFAULT_TRAINING, MAX_LAYER_UNITS, MAX_NAME_LENGTH, MAX_SEED, MAX_TIMEOUT_MS, MIN_CLASSES, MIN_TIMEOUT_MS,
   MODEL_KINDS, OPTIMIZERS, TASK_VERSION, WEIGHTINGS
 } from './constants.ts'
@@ -18,7 +18,7 @@ import { didYouMean } from './did-you-mean.ts'
 import { TaskError, describeValue } from './errors.ts'
 import { formatPartition, parsePartition } from './partition.ts'
 import type {
-  AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, Task, TimeoutSpec, TrainingSpec
+  AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, PrivacySpec, Task, TimeoutSpec, TrainingSpec
 } from './types.ts'
 
 export interface TaskOptions {
@@ -31,7 +31,7 @@ type Obj = Record<string, unknown>
 /** Top-level fields of a task, in the order they are checked and written. */
 export const TASK_FIELDS = Object.freeze([
   'version', 'name', 'seed', 'model', 'dataset', 'partition', 'training', 'rounds', 'cohort',
-  'aggregation', 'timeouts', 'secureAggregation'
+  'aggregation', 'timeouts', 'secureAggregation', 'privacy'
 ] as const)
 
 const MODEL_FIELDS: Readonly<Record<ModelSpec['kind'], readonly string[]>> = {
@@ -51,6 +51,7 @@ const TRAINING_FIELDS = ['epochs', 'batchSize', 'learningRate', 'optimizer', 'mo
 const COHORT_FIELDS = ['size', 'minSurvivors', 'threshold'] as const
 const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate', 'clipNorm', 'weightCap'] as const
 const TIMEOUT_FIELDS = ['joinMs', 'cohortMs', 'updateMs', 'survivorsMs'] as const
+const PRIVACY_FIELDS = ['delta', 'targetEpsilon', 'dpFedAvg', 'fedAvgNoise'] as const
 
 /** Fields of a model kind that `createTask` fills in when they are left out. */
 function modelDefaults (kind: string): Obj | undefined {
@@ -85,7 +86,8 @@ export function defaultTask (): Task {
     cohort: { ...DEFAULT_COHORT },
     aggregation: { ...DEFAULT_AGGREGATION },
     timeouts: { ...DEFAULT_TIMEOUTS },
-    secureAggregation: DEFAULT_SECURE_AGGREGATION
+    secureAggregation: DEFAULT_SECURE_AGGREGATION,
+    privacy: { ...DEFAULT_PRIVACY }
   }
 }
 
@@ -143,6 +145,10 @@ export function validateTask (task: unknown, options: TaskOptions = {}): Task {
   const aggregation = validateAggregation(v, task.aggregation)
   const timeouts = validateTimeouts(v, task.timeouts)
   const secureAggregation = v.boolean(task, '', 'secureAggregation')
+  const privacy = validatePrivacy(v, task.privacy)
+  if (privacy.dpFedAvg && !secureAggregation) {
+    v.fail('privacy.dpFedAvg', 'false while secureAggregation is false (DP-FedAvg splits the noise among the members; only their masked sum may be seen)', true)
+  }
 
   return {
     version: TASK_VERSION,
@@ -156,7 +162,8 @@ export function validateTask (task: unknown, options: TaskOptions = {}): Task {
     cohort,
     aggregation,
     timeouts,
-    secureAggregation
+    secureAggregation,
+    privacy
   }
 }
 
@@ -243,6 +250,21 @@ function validateAggregation (v: Validator, aggregation: unknown): AggregationSp
     serverLearningRate: v.positive(a, 'aggregation', 'serverLearningRate'),
     clipNorm: v.positive(a, 'aggregation', 'clipNorm'),
     weightCap: v.integer(a, 'aggregation', 'weightCap', 1)
+  }
+}
+
+function validatePrivacy (v: Validator, privacy: unknown): PrivacySpec {
+  const p = v.object(privacy, 'privacy')
+  v.onlyKnown(p, 'privacy', PRIVACY_FIELDS)
+  const delta = p.delta
+  if (typeof delta !== 'number' || !(delta > 0 && delta < 1)) v.fail('privacy.delta', 'a number > 0 and < 1', delta)
+  const targetEpsilon = p.targetEpsilon
+  if (typeof targetEpsilon !== 'number' || !Number.isFinite(targetEpsilon) || targetEpsilon < 0) v.fail('privacy.targetEpsilon', 'a number >= 0 (0 = no budget)', targetEpsilon)
+  return {
+    delta,
+    targetEpsilon: targetEpsilon === 0 ? 0 : targetEpsilon,
+    dpFedAvg: v.boolean(p, 'privacy', 'dpFedAvg'),
+    fedAvgNoise: v.positive(p, 'privacy', 'fedAvgNoise')
   }
 }
 

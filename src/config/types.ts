@@ -69,6 +69,22 @@ export interface TimeoutSpec {
   survivorsMs: number
 }
 
+/** Differential privacy (see docs/differential-privacy.md). */
+export interface PrivacySpec {
+  /** δ of every (ε, δ) a peer reports. */
+  delta: number
+  /** A peer stops joining rounds once one more round would take its ε above this; 0 = no budget. */
+  targetEpsilon: number
+  /**
+   * Peer-level DP-FedAvg: every member adds discrete Gaussian noise in the secure-aggregation ring so
+   * that the sum of any t or more members carries noise of standard deviation
+   * fedAvgNoise · aggregation.clipNorm. Needs secureAggregation.
+   */
+  dpFedAvg: boolean
+  /** DP-FedAvg's noise multiplier σ (noise standard deviation over the clip norm). */
+  fedAvgNoise: number
+}
+
 export interface Task {
   version: 1
   name: string
@@ -88,6 +104,7 @@ export interface Task {
    * recovery) so that no peer sees a single update, only the sum. Off: updates travel in the clear.
    */
   secureAggregation: boolean
+  privacy: PrivacySpec
 }
 
 /** A partial task, as read from a file: any field may be left out and takes its default. */

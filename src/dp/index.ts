@@ -4,3 +4,4 @@
  */
 export * from './accountant.ts'
 export * from './discrete-noise.ts'
+export * from './ledger.ts'

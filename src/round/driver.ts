@@ -8,7 +8,9 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RoundMachine, peerKey } from './machine.ts'
 import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
-import { SecureMember, clipToNorm, recoverSum, ringInput } from './secure.ts'
+import { SecureMember, clipToNorm, effectiveNoiseMultiplier, recoverSum, ringInput, ringScale } from './secure.ts'
+import { createPrivacyLedger } from '../dp/ledger.ts'
+import type { LedgerEntry, PrivacyLedger } from '../dp/ledger.ts'
 import { dequantizeSum, ringSum } from '../secagg/index.ts'
 import type { SwarmChannel } from './channel.ts'
 import { Phase } from './phases.ts'
@@ -54,6 +56,8 @@ export interface RoundRecord {
   roundSent: number
   roundReceived: number
   localLoss?: number
+  /** This peer's ε (at the task's δ) after this round, with DP-FedAvg on. */
+  epsilon?: number
 }
 
 export interface DriverInit {
@@ -73,6 +77,13 @@ export interface DriverInit {
   inlineLimit?: number
   /** Stop after this round (default task.rounds). */
   lastRound?: number
+  /**
+   * The peer's privacy ledger (DP-FedAvg). Default: an empty in-memory one for the task's δ and
+   * budget. A peer with a data dir passes the ledger it restored from there.
+   */
+  ledger?: PrivacyLedger
+  /** Called after a round's privacy cost was spent (to persist it), before the round's record. */
+  onPrivacySpent?: (entry: LedgerEntry) => void | Promise<void>
 }
 
 interface Current {
@@ -126,6 +137,8 @@ export class RoundDriver {
   mismatches = 0
   rejected = 0
   private lastTraffic = { sent: 0, received: 0 }
+  readonly ledger: PrivacyLedger
+  private budgetLogged = false
 
   constructor (init: DriverInit) {
     this.init = init
@@ -135,6 +148,7 @@ export class RoundDriver {
     this.selfBytes = peerId.toMultihash().bytes
     this.log = init.log ?? (() => {})
     this.inlineLimit = init.inlineLimit ?? DEFAULT_INLINE_LIMIT
+    this.ledger = init.ledger ?? createPrivacyLedger({ delta: init.task.privacy.delta, targetEpsilon: init.task.privacy.targetEpsilon })
     this.params = init.model.params
     this.modelHash = fromHex(init.channel.putBlob(float32Bytes(this.params)))
     this.completed = init.model.round
@@ -197,7 +211,7 @@ export class RoundDriver {
   // ---------------------------------------------------------------- attempts
 
   private startTraining (signal: AbortSignal): void {
-    if (this.training?.round === this.round || !this.init.updates.eligible) return
+    if (this.training?.round === this.round || !this.init.updates.eligible || !this.withinBudget()) return
     const round = this.round
     const base = this.params
     const tr: NonNullable<RoundDriver['training']> = { round }
@@ -230,7 +244,7 @@ export class RoundDriver {
       updateMs: t.timeouts.updateMs,
       survivorsMs: t.timeouts.survivorsMs,
       maxFallbacks: ROUND_DEFAULTS.maxFallbacks,
-      eligible: this.init.updates.eligible,
+      eligible: this.init.updates.eligible && this.withinBudget(),
       expectedJoins: this.lastSurvivors,
       // Without secure aggregation the keys are never used, but Join keeps one shape.
       encPub: secure?.keys.enc.publicKey ?? sha256(this.selfBytes, Uint8Array.of(1)),
@@ -238,7 +252,8 @@ export class RoundDriver {
       secure: t.secureAggregation,
       secureThreshold: t.cohort.threshold,
       clipNorm: t.aggregation.clipNorm,
-      weightCap: t.aggregation.weighting === 'uniform' ? 1 : t.aggregation.weightCap
+      weightCap: t.aggregation.weighting === 'uniform' ? 1 : t.aggregation.weightCap,
+      dpNoise: t.privacy.dpFedAvg ? t.privacy.fedAvgNoise : 0
     })
     const done = new Promise<'done' | 'aborted' | 'superseded'>((resolve) => {
       this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now(), secure }
@@ -383,7 +398,17 @@ export class RoundDriver {
     if (maskSet != null && scale != null) {
       if (cur.secure == null) return
       const factor = a.weighting === 'uniform' ? 1 : weight / a.weightCap
-      vector = uint32Bytes(cur.secure.mask(ringInput(delta, factor, a.clipNorm, scale), maskSet))
+      const p = this.init.task.privacy
+      const noise = p.dpFedAvg && cur.machine.cohort != null ? { sigma: p.fedAvgNoise, threshold: cur.machine.cohort.threshold } : undefined
+      if (noise != null) {
+        try {
+          await this.spendPrivacy()
+        } catch (err) {
+          this.log(`round ${this.round}: not sending the update: could not record its privacy cost: ${(err as Error).message}`)
+          return
+        }
+      }
+      vector = uint32Bytes(cur.secure.mask(ringInput(delta, factor, a.clipNorm, scale, undefined, noise), maskSet))
       encoding = ENCODING_RING32
     } else {
       vector = float32Bytes(delta)
@@ -663,6 +688,43 @@ export class RoundDriver {
     return applyAverage(this.params, numerator, totalWeight, a.serverLearningRate)
   }
 
+  // ---------------------------------------------------------------- privacy
+
+  /**
+   * What a round with this peer's update in the sum costs (DP-FedAvg); undefined if off. The scale is
+   * taken at its smallest (the largest cohort, threshold 1), so the effective noise multiplier is a lower
+   * bound for every attempt of the round and the entry is the same whichever attempt spends it.
+   */
+  private roundCost (round: number): LedgerEntry | undefined {
+    const t = this.init.task
+    if (!t.privacy.dpFedAvg) return undefined
+    const c = t.aggregation.clipNorm
+    const s = ringScale(c, t.cohort.size, { sigma: t.privacy.fedAvgNoise, threshold: 1 })
+    return { round, mechanism: 'dp-fedavg', noiseMultiplier: effectiveNoiseMultiplier(t.privacy.fedAvgNoise, c, s, this.params.length), sampleRate: 1, steps: 1 }
+  }
+
+  /** Whether this peer may take part in the current round without exceeding its privacy budget. */
+  private withinBudget (): boolean {
+    const cost = this.roundCost(this.round)
+    if (cost == null || !this.ledger.wouldExceed(cost)) return true
+    if (!this.budgetLogged) {
+      this.budgetLogged = true
+      this.log(`privacy budget spent: one more round would take ε from ${this.ledger.epsilon().epsilon.toFixed(3)} to ${this.ledger.epsilonAfter(cost).epsilon.toFixed(3)}, above the target ${this.init.task.privacy.targetEpsilon}; this peer stops joining rounds and keeps following the swarm`)
+    }
+    return false
+  }
+
+  /**
+   * Spends the round's privacy cost before this peer's noised update leaves it (its sum may be
+   * released from then on): persisted first, then added to the ledger, so a crash can only over-count.
+   */
+  private async spendPrivacy (): Promise<void> {
+    const cost = this.roundCost(this.round)
+    if (cost == null || this.ledger.check(cost) === 'replay') return
+    await this.init.onPrivacySpent?.(cost)
+    this.ledger.spend(cost)
+  }
+
   private async finish (cur: Current, modelHash: Uint8Array, survivorsHash: Uint8Array, survivors: number, cohort: number): Promise<void> {
     if (cur.pendingModel == null) return
     const { params: next, bytes } = cur.pendingModel
@@ -675,6 +737,7 @@ export class RoundDriver {
     this.ownResults.set(this.round, hex)
     this.lastSurvivors = survivors
     for (const [peer, h] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, h, hex)
+    const epsilon = this.init.task.privacy.dpFedAvg ? this.ledger.epsilon().epsilon : undefined
     const record: RoundRecord = {
       round: this.round,
       attempt: this.attempt,
@@ -688,14 +751,15 @@ export class RoundDriver {
       startedAt: cur.startedAt,
       endedAt: Date.now(),
       ...this.trafficDelta(),
-      localLoss: this.training?.round === this.round ? this.training.result?.loss : undefined
+      localLoss: this.training?.round === this.round ? this.training.result?.loss : undefined,
+      epsilon
     }
     await this.publish({
       task: this.taskBytes as Uint8Array<ArrayBuffer>,
       round: this.round,
       attempt: this.attempt,
       base: cur.machine.params.base as Uint8Array<ArrayBuffer>,
-      result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors }
+      result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors, epsilon }
     })
     this.attempt = 0
     this.emitRecord(record, next)

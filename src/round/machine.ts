@@ -62,6 +62,8 @@ export interface RoundParams {
   clipNorm?: number
   /** Largest update weight accepted with `secure` (the task's weight cap). */
   weightCap?: number
+  /** DP-FedAvg noise multiplier σ (0 = off): the scale leaves room for the members' noise. */
+  dpNoise?: number
 }
 
 /** What the driver needs to recover the survivors' sum (secure aggregation). */
@@ -613,7 +615,8 @@ export class RoundMachine {
       if (m == null) return out
       members.push(m)
     }
-    this.maskSet = { list: ms.members, members, ids: new Set(members.map(m => peerKey(m.peer))), scale: ringScale(p.clipNorm ?? 1, members.length) }
+    const noise = (p.dpNoise ?? 0) > 0 ? { sigma: p.dpNoise ?? 0, threshold: c.threshold } : undefined
+    this.maskSet = { list: ms.members, members, ids: new Set(members.map(m => peerKey(m.peer))), scale: ringScale(p.clipNorm ?? 1, members.length, noise) }
     this.guard = new UnmaskGuard({ cohort: members.map(m => m.peer), threshold: c.threshold, listAuthor: c.members.find(m => peerKey(m.peer) === c.leader)?.peer ?? leaderBytes(c.leader) })
     for (const a of this.acks.values()) for (const h of a.hashes) this.guard.recordAck(a.peer, h)
     this.go(Phase.Update, out)

@@ -18,6 +18,8 @@ import {
 } from '../secagg/index.ts'
 import type { DroppedPairwiseSeed, PairwiseSeed, RandomSource, RoundKeys, SharePair } from '../secagg/index.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
+import { INT32_MAX } from '../secagg/constants.ts'
+import { addDiscreteGaussianNoise, memberNoiseVariance } from '../dp/discrete-noise.ts'
 import type { Member, ShareBox, UnmaskShare } from '../wire/messages.ts'
 
 /** `UnmaskShare.kind`: a share of a survivor's self-mask seed b_s. */
@@ -45,17 +47,61 @@ export function seedCommitment (ctx: SecureContext, peer: Uint8Array, seed: Uint
   return sha256(encodeContext([DOMAIN_SEED_COMMIT, ctx.task, ctx.round, ctx.attempt, peer, seed]))
 }
 
-/** The quantization scale for a mask set of `summands` members and clip norm `clipNorm`. */
-export function ringScale (clipNorm: number, summands: number): number {
-  return quantizationScale({ bound: clipNorm, summands })
+/** DP-FedAvg's distributed noise: noise multiplier σ and the Shamir threshold t it is split over. */
+export interface RingNoise {
+  sigma: number
+  threshold: number
 }
 
-/** Scales `delta` (already clipped to `clipNorm`) by `factor` <= 1 and quantizes it into the ring. */
-export function ringInput (delta: Float32Array, factor: number, clipNorm: number, scale: number, rng?: RandomSource): Uint32Array {
+/** Standard deviations of noise kept inside the ring: the sum wraps with probability below 1e-20. */
+const NOISE_ROOM_SIGMAS = 10
+
+/**
+ * The quantization scale for a mask set of `summands` members and clip norm `clipNorm`: the largest
+ * power of two s at which the sum can never wrap. With DP-FedAvg noise each member also adds discrete
+ * Gaussian noise of variance (σ·C·s)²/t, so the n members' noise has standard deviation σ·C·s·√(n/t),
+ * and s is the largest power of two with
+ *
+ *     n · (C·s + 1) + 10 · σ·C·s·√(n/t) <= 2^31 - 1.
+ */
+export function ringScale (clipNorm: number, summands: number, noise?: RingNoise): number {
+  if (noise == null || noise.sigma === 0) return quantizationScale({ bound: clipNorm, summands })
+  const { sigma, threshold } = noise
+  if (!(sigma > 0 && Number.isFinite(sigma)) || !(Number.isSafeInteger(threshold) && threshold >= 1)) {
+    throw new SecureRoundError(`bad DP-FedAvg noise: sigma ${sigma}, threshold ${threshold}`)
+  }
+  const fits = (s: number): boolean => summands * (clipNorm * s + 1) + NOISE_ROOM_SIGMAS * sigma * clipNorm * s * Math.sqrt(summands / threshold) <= INT32_MAX
+  let k = Math.floor(Math.log2((INT32_MAX - summands) / (summands * clipNorm + NOISE_ROOM_SIGMAS * sigma * clipNorm * Math.sqrt(summands / threshold))))
+  while (k > -1074 && !fits(2 ** k)) k--
+  while (fits(2 ** (k + 1))) k++
+  const s = 2 ** k
+  if (!(s > 0) || !fits(s)) throw new SecureRoundError(`no scale fits clip ${clipNorm}, ${summands} members and noise ${sigma}`)
+  return s
+}
+
+/**
+ * The noise multiplier the sum actually has, for the accountant: the noise standard deviation σ·C·s
+ * over the L2 sensitivity of one member's ring input, C·s + √d (stochastic rounding moves each of the
+ * d coordinates by less than 1).
+ */
+export function effectiveNoiseMultiplier (sigma: number, clipNorm: number, scale: number, length: number): number {
+  return sigma * clipNorm * scale / (clipNorm * scale + Math.sqrt(length))
+}
+
+/**
+ * Scales `delta` (already clipped to `clipNorm`) by `factor` <= 1 and quantizes it into the ring; with
+ * DP-FedAvg `noise`, adds this member's share of the discrete Gaussian noise, variance (σ·C·s)²/t, so
+ * that any t or more members' sum carries noise of standard deviation at least σ·C·s.
+ */
+export function ringInput (delta: Float32Array, factor: number, clipNorm: number, scale: number, rng?: RandomSource, noise?: RingNoise): Uint32Array {
   if (!(factor > 0 && factor <= 1)) throw new SecureRoundError(`weight factor ${factor} is outside (0, 1]`)
   const x = new Float64Array(delta.length)
   for (let k = 0; k < delta.length; k++) x[k] = delta[k] * factor
-  return quantize(x, scale, { bound: clipNorm, rng })
+  const q = quantize(x, scale, { bound: clipNorm, rng })
+  if (noise != null && noise.sigma > 0) {
+    addDiscreteGaussianNoise(q, memberNoiseVariance({ sigma: noise.sigma, clip: clipNorm, scale, threshold: noise.threshold }), rng)
+  }
+  return q
 }
 
 /** Clips a vector to L2 norm `clipNorm` (a new vector when it had to be scaled, else the same one). */

@@ -8,6 +8,8 @@ export const IDENTITY_FILE = 'identity.key'
 export const MODELS_DIR = 'models'
 /** Round records, one JSON object per line. */
 export const ROUNDS_FILE = 'rounds.jsonl'
+/** The peer's differential-privacy spending, one `LedgerEntry` (src/dp/ledger.ts) per line. */
+export const PRIVACY_LEDGER_FILE = 'privacy-ledger.jsonl'
 /** Lock file holding `{"pid", "hostname", "created"}` of the process that has the data dir open. */
 export const LOCK_FILE = 'lock'
 

@@ -6,6 +6,7 @@
  * <dir>/identity.key    Ed25519 private key, libp2p protobuf, mode 0600 (see identity.ts)
  * <dir>/models/<round>-<hash>.bin   the newest checkpoints of each task (see model-file.ts)
  * <dir>/rounds.jsonl    round records, one JSON object per line (see round-log.ts)
+ * <dir>/privacy-ledger.jsonl   the peer's DP spending, one LedgerEntry per line (same format; src/dp/ledger.ts)
  * ```
  *
  * Writes are crash-safe (temp file + fsync + rename, or fsynced appends) and run one at a time.
@@ -16,8 +17,9 @@ import { constants as fsConstants } from 'node:fs'
 import { access, mkdir, open, readdir, readFile, realpath, rm, stat } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { writeFileAtomic } from './atomic-write.ts'
+import { checkLedgerEntry, ledgerEntryProblem, type LedgerEntry } from '../dp/ledger.ts'
 import {
-  DATA_DIR_MODE, DEFAULT_KEEP_MODELS, IDENTITY_FILE, LOCK_FILE, MODELS_DIR, ROUNDS_FILE, TEMP_SUFFIX
+  DATA_DIR_MODE, DEFAULT_KEEP_MODELS, IDENTITY_FILE, LOCK_FILE, MODELS_DIR, PRIVACY_LEDGER_FILE, ROUNDS_FILE, TEMP_SUFFIX
 } from './constants.ts'
 import { StoreError, errorCode, fsReason, isAbort } from './errors.ts'
 import { loadOrCreateIdentity } from './identity.ts'
@@ -64,6 +66,18 @@ export interface DataDir {
   appendRoundRecord(record: object, options?: AbortOptions): Promise<void>
   /** All round records, oldest first; a torn last line is ignored. */
   roundRecords(options?: AbortOptions): Promise<JsonRecord[]>
+  /**
+   * Appends a privacy-ledger entry to `privacy-ledger.jsonl` and fsyncs it (like `appendRoundRecord`).
+   * Throws a `LedgerError` naming the field if the entry is malformed; does not check for repeated rounds
+   * (`PrivacyLedger.spend` does).
+   */
+  appendLedgerEntry(entry: LedgerEntry, options?: AbortOptions): Promise<void>
+  /**
+   * All privacy-ledger entries, oldest first, for `createPrivacyLedger({ entries })`. A torn last line is
+   * ignored with a warning; any other bad line (not JSON, or not a valid entry) is a `StoreError`
+   * (`ERR_CORRUPT_LOG`) naming `file:line`.
+   */
+  ledgerEntries(options?: AbortOptions): Promise<LedgerEntry[]>
   /** Waits for pending writes and releases the lock. Further calls fail. */
   close(): Promise<void>
   [Symbol.asyncDispose](): Promise<void>
@@ -152,9 +166,11 @@ class FileDataDir implements DataDir {
   private readonly warn: (message: string) => void
   private readonly modelsDir: string
   private readonly roundsPath: string
+  private readonly ledgerPath: string
   private identityKey?: Promise<PrivateKey>
   private writes: Promise<unknown> = Promise.resolve()
-  private logRepaired = false
+  /** Logs whose last line has been checked (and repaired) since the dir was opened. */
+  private readonly repairedLogs = new Set<string>()
   private closed = false
 
   constructor (path: string, lock: Lock, keepModels: number, warn: (message: string) => void) {
@@ -164,6 +180,7 @@ class FileDataDir implements DataDir {
     this.warn = warn
     this.modelsDir = join(path, MODELS_DIR)
     this.roundsPath = join(path, ROUNDS_FILE)
+    this.ledgerPath = join(path, PRIVACY_LEDGER_FILE)
   }
 
   async identity (options: AbortOptions = {}): Promise<PrivateKey> {
@@ -221,18 +238,25 @@ class FileDataDir implements DataDir {
 
   async appendRoundRecord (record: object, options: AbortOptions = {}): Promise<void> {
     this.assertOpen()
-    await this.serially(async () => {
-      if (!this.logRepaired) {
-        await repairJsonLines(this.roundsPath, { onWarning: this.warn })
-        this.logRepaired = true
-      }
-      await appendJsonLine(this.roundsPath, record, { signal: options.signal })
-    })
+    await this.appendLine(this.roundsPath, record, options)
   }
 
   async roundRecords (options: AbortOptions = {}): Promise<JsonRecord[]> {
     this.assertOpen()
     return readJsonLines(this.roundsPath, { signal: options.signal, onWarning: this.warn })
+  }
+
+  async appendLedgerEntry (entry: LedgerEntry, options: AbortOptions = {}): Promise<void> {
+    this.assertOpen()
+    await this.appendLine(this.ledgerPath, checkLedgerEntry(entry), options)
+  }
+
+  async ledgerEntries (options: AbortOptions = {}): Promise<LedgerEntry[]> {
+    this.assertOpen()
+    const records = await readJsonLines(this.ledgerPath, {
+      signal: options.signal, onWarning: this.warn, what: 'the privacy ledger', check: ledgerEntryProblem
+    })
+    return records.map((r) => checkLedgerEntry(r as unknown as LedgerEntry))
   }
 
   async close (): Promise<void> {
@@ -248,6 +272,17 @@ class FileDataDir implements DataDir {
 
   private assertOpen (): void {
     if (this.closed) throw new StoreError(`data dir ${this.path} is closed`, this.path, { code: 'ERR_CLOSED' })
+  }
+
+  /** Appends a line to a JSON-lines log, repairing a torn last line first (once per open). */
+  private async appendLine (path: string, record: object, options: AbortOptions): Promise<void> {
+    await this.serially(async () => {
+      if (!this.repairedLogs.has(path)) {
+        await repairJsonLines(path, { onWarning: this.warn })
+        this.repairedLogs.add(path)
+      }
+      await appendJsonLine(path, record, { signal: options.signal })
+    })
   }
 
   /** Runs writes one at a time, in call order. */

@@ -1,6 +1,6 @@
 /**
- * A peer's data dir (identity key, model checkpoints, round records, lock) and the model file format
- * with its content hash.
+ * A peer's data dir (identity key, model checkpoints, round records, privacy ledger, lock) and the model
+ * file format with its content hash.
  */
 
 export * from './constants.ts'
@@ -16,4 +16,6 @@ export {
 export { fsyncDir, writeFileAtomic, type WriteFileAtomicOptions } from './atomic-write.ts'
 export { loadOrCreateIdentity, type LoadIdentityOptions } from './identity.ts'
 export { isAlive, type Lock, type LockOwner } from './lock.ts'
-export { appendJsonLine, readJsonLines, repairJsonLines, type JsonRecord, type RoundLogOptions } from './round-log.ts'
+export {
+  appendJsonLine, readJsonLines, repairJsonLines, type JsonRecord, type ReadJsonLinesOptions, type RoundLogOptions
+} from './round-log.ts'

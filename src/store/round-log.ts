@@ -18,6 +18,13 @@ export interface RoundLogOptions {
   onWarning?(message: string): void
 }
 
+export interface ReadJsonLinesOptions extends RoundLogOptions {
+  /** What the file is, for the corruption message (default `the round log`). */
+  what?: string
+  /** Further check of each parsed record: why it is malformed, or `undefined` if it is fine. */
+  check?(record: JsonRecord): string | undefined
+}
+
 const NEWLINE = 0x0a
 const CHUNK = 64 * 1024
 
@@ -93,10 +100,10 @@ export async function repairJsonLines (path: string, options: RoundLogOptions = 
 
 /**
  * Reads all records. A last line without its newline that is not a whole JSON object is torn by a crash
- * and ignored with a warning; any other bad line throws a `StoreError` (`ERR_CORRUPT_LOG`) naming
- * `path:line`.
+ * and ignored with a warning; any other bad line (or a record that `options.check` rejects) throws a
+ * `StoreError` (`ERR_CORRUPT_LOG`) naming `path:line`.
  */
-export async function readJsonLines (path: string, options: RoundLogOptions = {}): Promise<JsonRecord[]> {
+export async function readJsonLines (path: string, options: ReadJsonLinesOptions = {}): Promise<JsonRecord[]> {
   let text: string
   try {
     text = await readFile(path, { encoding: 'utf8', signal: options.signal })
@@ -107,19 +114,25 @@ export async function readJsonLines (path: string, options: RoundLogOptions = {}
   }
   const lines = text.split('\n')
   const tail = lines.pop() as string // '' when the file ends with a newline
+  const what = options.what ?? 'the round log'
+  const checked = (record: JsonRecord, line: number): JsonRecord => {
+    const problem = options.check?.(record)
+    if (problem !== undefined) throw new StoreError(`${path}:${line}: ${problem}; ${what} is corrupt`, path, { code: 'ERR_CORRUPT_LOG' })
+    return record
+  }
   const records: JsonRecord[] = []
   lines.forEach((line, i) => {
     if (line.trim() === '') return
     const record = parseRecord(line)
     if (record === undefined) {
-      throw new StoreError(`${path}:${i + 1}: not a JSON object; the round log is corrupt`, path, { code: 'ERR_CORRUPT_LOG' })
+      throw new StoreError(`${path}:${i + 1}: not a JSON object; ${what} is corrupt`, path, { code: 'ERR_CORRUPT_LOG' })
     }
-    records.push(record)
+    records.push(checked(record, i + 1))
   })
   if (tail !== '') {
     const record = parseRecord(tail)
     if (record !== undefined) {
-      records.push(record)
+      records.push(checked(record, lines.length + 1))
     } else {
       options.onWarning?.(`${path}:${lines.length + 1}: ignoring a torn last line (${Buffer.byteLength(tail)} bytes)`)
     }
