@@ -37,6 +37,8 @@ export interface SimReport {
   rounds: RoundRow[]
   mismatches: number
   finalAccuracy: number | null
+  /** Why the simulation ended before its last round, if it did (e.g. every peer's privacy budget is spent). */
+  stopped?: string
 }
 
 export interface PeerRecord extends RoundRecord {

@@ -211,6 +211,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   const rows: RoundRow[] = []
   let prevEnd = started
   let emitted = 0
+  let stopped: string | undefined
   let evaluating = Promise.resolve()
 
   const onRecord = (rec: PeerRecord, params?: Float32Array): void => {
@@ -247,6 +248,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
 
     const maxRoundMs = task.timeouts.joinMs + 5 * task.timeouts.cohortMs + task.timeouts.updateMs + task.timeouts.survivorsMs
     const deadline = started + 60_000 + task.rounds * 3 * maxRoundMs
+    const budgeted = task.privacy.dpFedAvg && task.privacy.targetEpsilon > 0 && init.processes === 0
     while (!signal.aborted) {
       // Emit rows for rounds every live peer has passed.
       const swarmRound = Math.max(0, ...[...records.keys()])
@@ -271,6 +273,12 @@ export async function simulate (init: SimInit): Promise<SimReport> {
         }).catch(err => { if (!signal.aborted) log(`evaluation of round ${r} failed: ${(err as Error).message}`) })
       }
       if (emitted >= task.rounds) break
+      // With a privacy budget the swarm ends when no peer may join another round (in-process peers).
+      if (budgeted && emitted === swarmRound && host.peers.length > 0 && host.peers.every(p => p.driver == null || p.driver.budgetSpent)) {
+        stopped = `every peer's privacy budget (ε ≤ ${task.privacy.targetEpsilon}) is spent after round ${emitted}`
+        log(stopped)
+        break
+      }
       if (Date.now() > deadline) {
         log(`simulation deadline reached at round ${emitted}`)
         break
@@ -297,7 +305,8 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     seconds: (Date.now() - started) / 1000,
     rounds: rows,
     mismatches: rows.filter(r => r.peersAgreeing !== r.peersCompleted).length,
-    finalAccuracy: last?.accuracy ?? null
+    finalAccuracy: last?.accuracy ?? null,
+    ...(stopped != null ? { stopped } : {})
   }
 }
 

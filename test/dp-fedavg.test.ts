@@ -20,6 +20,7 @@ import { createSwarmChannel } from '../src/net/swarm-channel.ts'
 import { RoundDriver } from '../src/round/driver.ts'
 import type { RoundRecord } from '../src/round/driver.ts'
 import { createUpdateSource } from '../src/peer/update-source.ts'
+import { simulate } from '../sim/simulate.ts'
 
 const L = 4096
 const SIGMA = 0.8
@@ -148,5 +149,31 @@ test('a peer whose privacy budget is spent stops joining, says so, and keeps fol
     for (const d of drivers) d.stop()
     await Promise.all(nodes.map(async n => await n.stop()))
     await trainer.close()
+  }
+})
+
+test('sim: the epsilon column is filled and the swarm stops when every peer\'s budget is spent', { timeout: 180_000 }, async () => {
+  const task = createTask({
+    rounds: 6,
+    model: { kind: 'mlp', hidden: [16] },
+    cohort: { size: 3, minSurvivors: 2 },
+    timeouts: { joinMs: 1000, cohortMs: 1500, updateMs: 60000, survivorsMs: 10000 },
+    privacy: { dpFedAvg: true, fedAvgNoise: 2, targetEpsilon: 4 }
+  })
+  const report = await simulate({ task, peers: 3, transport: 'memory', processes: 0, dropout: 0, backend: 'auto', evalLimit: 500 })
+  // ε of k rounds at σ ≈ 2 (δ 1e-5): 2.2, 3.2, 4.0+ — so two rounds fit in a budget of 4.
+  const perRound = (k: number): number => createPrivacyLedger({
+    delta: task.privacy.delta,
+    targetEpsilon: 0,
+    entries: Array.from({ length: k }, (_, i) => ({ round: i + 1, mechanism: 'dp-fedavg' as const, noiseMultiplier: 2, sampleRate: 1, steps: 1 }))
+  }).epsilon().epsilon
+  const fits = [1, 2, 3, 4, 5, 6].filter(k => perRound(k) <= 4).length
+  assert.equal(report.rounds.length, fits, `rounds run: ${report.rounds.length}, rounds that fit the budget at σ 2: ${fits}`)
+  assert.match(report.stopped ?? '', /every peer's privacy budget \(ε ≤ 4\) is spent after round/)
+  for (const row of report.rounds) {
+    assert.equal(row.peersAgreeing, row.peersCompleted)
+    assert.ok(row.epsilon != null && row.epsilon <= 4, `round ${row.round}: ε ${row.epsilon}`)
+    // σ_eff is a hair below σ (rounding sensitivity), so ε is a hair above the σ = 2 value.
+    assert.ok(Math.abs(row.epsilon - perRound(row.round)) / perRound(row.round) < 1e-3, `round ${row.round}: ε ${row.epsilon} vs ${perRound(row.round)}`)
   }
 })

@@ -125,7 +125,7 @@ export async function runSim (o: SimOptions): Promise<number> {
       evalLimit: int('--eval-limit', o.evalLimit),
       signal: controller.signal,
       log: (line) => {
-        if (o.verbose === true || (o.quiet !== true && /MISMATCH|crashing|restarting|task |deadline|error|failed/i.test(line))) process.stderr.write(`  ${line}\n`)
+        if (o.verbose === true || (o.quiet !== true && /MISMATCH|crashing|restarting|task |deadline|error|failed|privacy budget/i.test(line))) process.stderr.write(`  ${line}\n`)
       },
       onRow: (row) => { rows.push(row); out(formatRow(row, task.rounds)) }
     })
@@ -137,7 +137,8 @@ export async function runSim (o: SimOptions): Promise<number> {
       (disagreed.length === 0 ? 'every peer agreed in every round' : `PEERS DISAGREED in rounds ${disagreed.map(r => r.round).join(', ')}`) +
       (o.report != null ? `; report in ${o.report}` : ''))
     if (disagreed.length > 0) return 1
-    if (report.rounds.length < task.rounds && !controller.signal.aborted) return 1
+    if (report.stopped != null) out(`stopped early: ${report.stopped}`)
+    if (report.rounds.length < task.rounds && !controller.signal.aborted && report.stopped == null) return 1
     return 0
   } finally {
     process.off('SIGINT', onSignal)

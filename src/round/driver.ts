@@ -703,6 +703,12 @@ export class RoundDriver {
     return { round, mechanism: 'dp-fedavg', noiseMultiplier: effectiveNoiseMultiplier(t.privacy.fedAvgNoise, c, s, this.params.length), sampleRate: 1, steps: 1 }
   }
 
+  /** Whether this peer's privacy budget keeps it from joining the next round (DP-FedAvg with a target ε). */
+  get budgetSpent (): boolean {
+    const cost = this.roundCost(this.completed + 1)
+    return cost != null && this.ledger.wouldExceed(cost)
+  }
+
   /** Whether this peer may take part in the current round without exceeding its privacy budget. */
   private withinBudget (): boolean {
     const cost = this.roundCost(this.round)
