@@ -167,7 +167,8 @@ class Ledger implements PrivacyLedger {
   readonly targetEpsilon: number
   readonly orders: readonly number[]
   private readonly list: LedgerEntry[] = []
-  private readonly byRound = new Map<number, LedgerEntry>()
+  /** Spent entries by round and mechanism: a round may pay once for DP-FedAvg and once for DP-SGD. */
+  private readonly byRound = new Map<string, LedgerEntry>()
   private readonly total: Float64Array
   private readonly curves = new Map<string, Float64Array>()
   private current?: EpsilonResult
@@ -193,7 +194,7 @@ class Ledger implements PrivacyLedger {
     const curve = this.curve(copy)
     for (let i = 0; i < this.total.length; i++) this.total[i] += curve[i]
     this.list.push(copy)
-    this.byRound.set(copy.round, copy)
+    this.byRound.set(`${copy.round}/${copy.mechanism}`, copy)
     this.current = undefined
     return true
   }
@@ -236,11 +237,11 @@ class Ledger implements PrivacyLedger {
 
   private classify (entry: LedgerEntry): { kind: 'new' | 'replay', copy: LedgerEntry } {
     const copy = checkLedgerEntry(entry)
-    const spent = this.byRound.get(copy.round)
+    const spent = this.byRound.get(`${copy.round}/${copy.mechanism}`)
     if (spent === undefined) return { kind: 'new', copy }
     const diff = differences(spent, copy)
     if (diff.length === 0) return { kind: 'replay', copy: spent }
-    throw new LedgerError(`round ${copy.round} is already spent with a different entry (${diff.join(', ')})`)
+    throw new LedgerError(`round ${copy.round} is already spent for ${copy.mechanism} with a different entry (${diff.join(', ')})`)
   }
 
   private curve (e: LedgerEntry): Float64Array {
