@@ -248,7 +248,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
 
     const maxRoundMs = task.timeouts.joinMs + 5 * task.timeouts.cohortMs + task.timeouts.updateMs + task.timeouts.survivorsMs
     const deadline = started + 60_000 + task.rounds * 3 * maxRoundMs
-    const budgeted = task.privacy.dpFedAvg && task.privacy.targetEpsilon > 0 && init.processes === 0
+    const budgeted = (task.privacy.dpFedAvg || task.privacy.dpSgd) && task.privacy.targetEpsilon > 0 && init.processes === 0
     while (!signal.aborted) {
       // Emit rows for rounds every live peer has passed.
       const swarmRound = Math.max(0, ...[...records.keys()])

@@ -9,7 +9,7 @@ import {
 
 const SOURCE = 'task.json'
 /** sha256 of the golden canonical JSON below; if this changes, every task id out there changes. */
-const GOLDEN_ID = 'ea2d707c44b614ffe24acda9be48f79d7d4f55af115772584bb1155930a37582'
+const GOLDEN_ID = '890c0f6d630096b884252ce58f205d5537e6a85deb3461764a98f93a81c89ffb'
 
 function catchTaskError (fn: () => unknown): TaskError {
   try {
@@ -173,6 +173,8 @@ const INVALID: Array<[string, unknown, string, string]> = [
   ['aggregation.clipNorm', { aggregation: { clipNorm: 0 } }, 'aggregation.clipNorm', 'aggregation.clipNorm must be a number > 0 (got 0)'],
   ['privacy.delta', { privacy: { delta: 1 } }, 'privacy.delta', 'privacy.delta must be a number > 0 and < 1 (got 1)'],
   ['privacy.targetEpsilon', { privacy: { targetEpsilon: -1 } }, 'privacy.targetEpsilon', 'privacy.targetEpsilon must be a number >= 0 (0 = no budget) (got -1)'],
+  ['privacy.dpSgd with a cnn', { model: { kind: 'cnn' }, privacy: { dpSgd: true } }, 'privacy.dpSgd', 'privacy.dpSgd must be false with model.kind cnn'],
+  ['privacy.microbatches not a divisor', { training: { batchSize: 250 }, privacy: { dpSgd: true, microbatches: 7 } }, 'privacy.microbatches', 'privacy.microbatches must be 0 or a divisor of training.batchSize (250) (got 7)'],
   ['privacy.dpFedAvg without secure aggregation', { secureAggregation: false, privacy: { dpFedAvg: true } }, 'privacy.dpFedAvg', 'privacy.dpFedAvg must be false while secureAggregation is false'],
   ['unknown top-level field', { epochs: 3 }, 'epochs', 'unknown field epochs (allowed: version, name, seed, model, dataset, partition, training, rounds, cohort, aggregation, timeouts, secureAggregation, privacy)'],
   ['unknown nested field, short form', { training: { lr: 0.1 } }, 'training.lr', 'task.json: unknown field training.lr (did you mean learningRate?)'],
@@ -262,7 +264,7 @@ describe('canonical JSON', () => {
     })
     const json = '{"aggregation":{"clipNorm":4,"serverLearningRate":0.5,"weightCap":1000,"weighting":"uniform"},"cohort":{"minSurvivors":5,"size":8,"threshold":6},' +
       '"dataset":{"kind":"fashion-mnist"},"model":{"activation":"tanh","dense":64,"filters":[8,16],"kind":"cnn"},' +
-      '"name":"golden","partition":"dirichlet:0.3","privacy":{"delta":0.00001,"dpFedAvg":false,"fedAvgNoise":1,"targetEpsilon":0},"rounds":5,"secureAggregation":false,"seed":7,' +
+      '"name":"golden","partition":"dirichlet:0.3","privacy":{"delta":0.00001,"dpFedAvg":false,"dpSgd":false,"fedAvgNoise":1,"l2NormClip":1.5,"microbatches":0,"noiseMultiplier":1.1,"targetEpsilon":0},"rounds":5,"secureAggregation":false,"seed":7,' +
       '"timeouts":{"cohortMs":2000,"joinMs":1000,"survivorsMs":5000,"updateMs":60000},' +
       '"training":{"batchSize":50,"epochs":2,"learningRate":0.01,"momentum":0,"optimizer":"adam"},"version":1}'
     assert.equal(canonicalTaskJson(task), json)
@@ -334,7 +336,11 @@ const taskArb: fc.Arbitrary<Task> = fc.record({
     delta: fc.double({ min: 1e-12, max: 0.5, noNaN: true }),
     targetEpsilon: fc.oneof(fc.constant(0), fc.double({ min: 0.01, max: 100, noNaN: true })),
     dpFedAvg: fc.constant(false),
-    fedAvgNoise: fc.double({ min: 0.01, max: 100, noNaN: true })
+    fedAvgNoise: fc.double({ min: 0.01, max: 100, noNaN: true }),
+    dpSgd: fc.constant(false),
+    noiseMultiplier: fc.double({ min: 0.01, max: 100, noNaN: true }),
+    l2NormClip: fc.double({ min: 0.01, max: 100, noNaN: true }),
+    microbatches: fc.constant(0)
   })
 })
 

@@ -20,6 +20,10 @@ export interface SimOptions {
   threshold?: string
   clip?: string
   dpFedavg?: boolean
+  dpSgd?: boolean
+  noiseMultiplier?: string
+  l2NormClip?: string
+  microbatches?: string
   noise?: string
   delta?: string
   targetEpsilon?: string
@@ -75,6 +79,10 @@ export async function simTask (o: SimOptions): Promise<Task> {
   set(['cohort', 'threshold'], int('--threshold', o.threshold, 0))
   set(['aggregation', 'clipNorm'], num('--clip', o.clip, 1e-9, 1e9))
   if (o.dpFedavg === true) set(['privacy', 'dpFedAvg'], true)
+  if (o.dpSgd === true) set(['privacy', 'dpSgd'], true)
+  set(['privacy', 'noiseMultiplier'], num('--noise-multiplier', o.noiseMultiplier, 1e-6, 1e6))
+  set(['privacy', 'l2NormClip'], num('--l2-norm-clip', o.l2NormClip, 1e-9, 1e9))
+  set(['privacy', 'microbatches'], int('--microbatches', o.microbatches, 0))
   set(['privacy', 'fedAvgNoise'], num('--noise', o.noise, 1e-6, 1e6))
   set(['privacy', 'delta'], num('--delta', o.delta, 1e-300, 0.5))
   set(['privacy', 'targetEpsilon'], num('--target-epsilon', o.targetEpsilon, 0, 1e9))

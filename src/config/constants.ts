@@ -68,7 +68,12 @@ export const DEFAULT_PRIVACY: Readonly<PrivacySpec> = Object.freeze({
   delta: 1e-5,
   targetEpsilon: 0,
   dpFedAvg: false,
-  fedAvgNoise: 1
+  fedAvgNoise: 1,
+  // TF Privacy's tutorial values (the project's seed): noise_multiplier 1.1, l2_norm_clip 1.5.
+  dpSgd: false,
+  noiseMultiplier: 1.1,
+  l2NormClip: 1.5,
+  microbatches: 0
 })
 
 /** Allowed values of the enumerated fields, in the order error messages list them. */

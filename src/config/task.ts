@@ -51,7 +51,7 @@ const TRAINING_FIELDS = ['epochs', 'batchSize', 'learningRate', 'optimizer', 'mo
 const COHORT_FIELDS = ['size', 'minSurvivors', 'threshold'] as const
 const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate', 'clipNorm', 'weightCap'] as const
 const TIMEOUT_FIELDS = ['joinMs', 'cohortMs', 'updateMs', 'survivorsMs'] as const
-const PRIVACY_FIELDS = ['delta', 'targetEpsilon', 'dpFedAvg', 'fedAvgNoise'] as const
+const PRIVACY_FIELDS = ['delta', 'targetEpsilon', 'dpFedAvg', 'fedAvgNoise', 'dpSgd', 'noiseMultiplier', 'l2NormClip', 'microbatches'] as const
 
 /** Fields of a model kind that `createTask` fills in when they are left out. */
 function modelDefaults (kind: string): Obj | undefined {
@@ -146,6 +146,13 @@ export function validateTask (task: unknown, options: TaskOptions = {}): Task {
   const timeouts = validateTimeouts(v, task.timeouts)
   const secureAggregation = v.boolean(task, '', 'secureAggregation')
   const privacy = validatePrivacy(v, task.privacy)
+  if (privacy.dpSgd) {
+    if (model.kind === 'cnn') v.fail('privacy.dpSgd', 'false with model.kind cnn (DP-SGD supports the dense models mlp and logreg)', true)
+    if (training.optimizer === 'adam') v.fail('privacy.dpSgd', 'false with training.optimizer adam (DP-SGD runs sgd or momentum)', true)
+    if (privacy.microbatches > 0 && training.batchSize % privacy.microbatches !== 0) {
+      v.fail('privacy.microbatches', `0 or a divisor of training.batchSize (${training.batchSize})`, privacy.microbatches)
+    }
+  }
   if (privacy.dpFedAvg && !secureAggregation) {
     v.fail('privacy.dpFedAvg', 'false while secureAggregation is false (DP-FedAvg splits the noise among the members; only their masked sum may be seen)', true)
   }
@@ -264,7 +271,11 @@ function validatePrivacy (v: Validator, privacy: unknown): PrivacySpec {
     delta,
     targetEpsilon: targetEpsilon === 0 ? 0 : targetEpsilon,
     dpFedAvg: v.boolean(p, 'privacy', 'dpFedAvg'),
-    fedAvgNoise: v.positive(p, 'privacy', 'fedAvgNoise')
+    fedAvgNoise: v.positive(p, 'privacy', 'fedAvgNoise'),
+    dpSgd: v.boolean(p, 'privacy', 'dpSgd'),
+    noiseMultiplier: v.positive(p, 'privacy', 'noiseMultiplier'),
+    l2NormClip: v.positive(p, 'privacy', 'l2NormClip'),
+    microbatches: v.integer(p, 'privacy', 'microbatches', 0)
   }
 }
 

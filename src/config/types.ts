@@ -83,6 +83,16 @@ export interface PrivacySpec {
   dpFedAvg: boolean
   /** DP-FedAvg's noise multiplier σ (noise standard deviation over the clip norm). */
   fedAvgNoise: number
+  /**
+   * Example-level DP-SGD in local training (TF Privacy's DPKerasSGDOptimizer; dense models, sgd or
+   * momentum): every microbatch's gradient is clipped to l2NormClip and the summed gradient gets
+   * Gaussian noise of standard deviation noiseMultiplier · l2NormClip.
+   */
+  dpSgd: boolean
+  noiseMultiplier: number
+  l2NormClip: number
+  /** Microbatches per batch (must divide training.batchSize); 0 = one per example. */
+  microbatches: number
 }
 
 export interface Task {

@@ -18,6 +18,8 @@ export interface TrainJob {
   training: TrainingSpec
   /** Seeds the per-epoch shuffles. */
   seed: number
+  /** Example-level DP-SGD (dense models): per-example clipping and Gaussian noise (see dp-sgd.ts). */
+  dp?: { noiseMultiplier: number, l2NormClip: number, microbatches?: number }
 }
 
 export interface TrainResult {
@@ -29,6 +31,8 @@ export interface TrainResult {
   loss: number
   /** Wall time of the training loop (after the dataset and the model are ready). */
   seconds: number
+  /** With `job.dp`: optimizer steps and the sampling rate q = B/N, for the accountant. */
+  privacy?: { steps: number, samplingRate: number, noiseMultiplier: number }
   /** The backend the job ran on. */
   backend: string
 }

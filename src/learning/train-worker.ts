@@ -10,6 +10,7 @@ import { adoptDataset } from './datasets.ts'
 import { errorData } from './errors.ts'
 import type { EvalResult, TrainResult } from './jobs.ts'
 import { evaluateLocal, trainLocal } from './local-train.ts'
+import { dpTrainLocal } from './dp-sgd.ts'
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts'
 
 const port = parentPort
@@ -33,7 +34,10 @@ port.on('message', (msg: ToWorker) => {
     try {
       await ready
       let result: TrainResult | EvalResult
-      if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop })
+      if (msg.type === 'train' && msg.job.dp != null) {
+        const r = await dpTrainLocal({ ...msg.job, dp: msg.job.dp }, { shouldStop })
+        result = { delta: r.delta, examples: r.examples, loss: r.loss, seconds: r.seconds, backend: r.backend, privacy: { steps: r.steps, samplingRate: r.samplingRate, noiseMultiplier: msg.job.dp.noiseMultiplier } }
+      } else if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop })
       else result = await evaluateLocal(msg.job, { shouldStop })
       const transfer = 'delta' in result ? [result.delta.buffer as ArrayBuffer] : []
       post({ type: 'done', id: msg.id, result }, transfer)

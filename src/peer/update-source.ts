@@ -15,11 +15,23 @@ export interface UpdateSourceInit {
   indices?: Uint32Array
   /** Mixed into the training seed so peers shuffle differently. */
   salt?: number
+  /** Training examples when `indices` is absent (the whole training set), for DP-SGD's accounting. */
+  examples?: number
 }
 
 export function createUpdateSource (init: UpdateSourceInit): UpdateSource {
+  const p = init.task.privacy
+  const dp = p.dpSgd ? { noiseMultiplier: p.noiseMultiplier, l2NormClip: p.l2NormClip, microbatches: p.microbatches } : undefined
   return {
     eligible: init.indices == null || init.indices.length > 0,
+    privacyCost: () => {
+      // As DP-SGD trains (src/learning/dp-sgd.ts): batches of B = min(batchSize, N), the last partial
+      // batch of each epoch dropped, q = B / N.
+      const n = init.indices?.length ?? init.examples
+      if (dp == null || n == null || n === 0) return undefined
+      const b = Math.min(init.task.training.batchSize, n)
+      return { steps: init.task.training.epochs * Math.floor(n / b), samplingRate: b / n, noiseMultiplier: dp.noiseMultiplier }
+    },
     async train (base: Float32Array, round: number, opts: { signal: AbortSignal }): Promise<LocalUpdate> {
       const res = await init.trainer.train({
         model: init.task.model,
@@ -28,9 +40,10 @@ export function createUpdateSource (init: UpdateSourceInit): UpdateSource {
         indices: init.indices,
         params: base,
         training: init.task.training,
-        seed: (init.task.seed * 1_000_003 + round * 7_919 + (init.salt ?? 0)) >>> 0
+        seed: (init.task.seed * 1_000_003 + round * 7_919 + (init.salt ?? 0)) >>> 0,
+        ...(dp != null ? { dp } : {})
       }, { signal: opts.signal })
-      return { delta: res.delta, examples: res.examples, loss: res.loss }
+      return { delta: res.delta, examples: res.examples, loss: res.loss, ...(res.privacy != null ? { privacy: res.privacy } : {}) }
     }
   }
 }

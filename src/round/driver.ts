@@ -30,12 +30,16 @@ export interface LocalUpdate {
   /** FedAvg weight: the number of local examples. */
   examples: number
   loss: number
+  /** With DP-SGD: what local training did, for the privacy ledger. */
+  privacy?: { steps: number, samplingRate: number, noiseMultiplier: number }
 }
 
 /** Local training, as the driver sees it. */
 export interface UpdateSource {
   /** Whether this peer has data to train on (peers without data follow the swarm but do not join). */
   readonly eligible: boolean
+  /** With DP-SGD: what one round of local training will cost (q = B/N, steps, σ), before it runs. */
+  privacyCost?: () => { steps: number, samplingRate: number, noiseMultiplier: number } | undefined
   train (base: Float32Array, round: number, opts: { signal: AbortSignal }): Promise<LocalUpdate>
 }
 
@@ -389,6 +393,12 @@ export class RoundDriver {
   private async publishUpdate (cur: Current, cohortHash: Uint8Array, maskSet?: Member[], scale?: number): Promise<void> {
     const up = this.training?.round === this.round ? this.training.result : undefined
     if (up == null) return
+    try {
+      await this.spendPrivacy(up)
+    } catch (err) {
+      this.log(`round ${this.round}: not sending the update: could not record its privacy cost: ${(err as Error).message}`)
+      return
+    }
     const a = this.init.task.aggregation
     const { delta, norm, clipped } = clipToNorm(up.delta, a.clipNorm)
     if (clipped) this.log(`round ${this.round}: update clipped from L2 norm ${norm.toFixed(3)} to ${a.clipNorm}`)
@@ -400,14 +410,6 @@ export class RoundDriver {
       const factor = a.weighting === 'uniform' ? 1 : weight / a.weightCap
       const p = this.init.task.privacy
       const noise = p.dpFedAvg && cur.machine.cohort != null ? { sigma: p.fedAvgNoise, threshold: cur.machine.cohort.threshold } : undefined
-      if (noise != null) {
-        try {
-          await this.spendPrivacy()
-        } catch (err) {
-          this.log(`round ${this.round}: not sending the update: could not record its privacy cost: ${(err as Error).message}`)
-          return
-        }
-      }
       vector = uint32Bytes(cur.secure.mask(ringInput(delta, factor, a.clipNorm, scale, undefined, noise), maskSet))
       encoding = ENCODING_RING32
     } else {
@@ -695,27 +697,49 @@ export class RoundDriver {
    * taken at its smallest (the largest cohort, threshold 1), so the effective noise multiplier is a lower
    * bound for every attempt of the round and the entry is the same whichever attempt spends it.
    */
-  private roundCost (round: number): LedgerEntry | undefined {
+  private roundCosts (round: number, trained?: LocalUpdate): LedgerEntry[] {
     const t = this.init.task
-    if (!t.privacy.dpFedAvg) return undefined
-    const c = t.aggregation.clipNorm
-    const s = ringScale(c, t.cohort.size, { sigma: t.privacy.fedAvgNoise, threshold: 1 })
-    return { round, mechanism: 'dp-fedavg', noiseMultiplier: effectiveNoiseMultiplier(t.privacy.fedAvgNoise, c, s, this.params.length), sampleRate: 1, steps: 1 }
+    const out: LedgerEntry[] = []
+    if (t.privacy.dpFedAvg) {
+      const c = t.aggregation.clipNorm
+      const s = ringScale(c, t.cohort.size, { sigma: t.privacy.fedAvgNoise, threshold: 1 })
+      out.push({ round, mechanism: 'dp-fedavg', noiseMultiplier: effectiveNoiseMultiplier(t.privacy.fedAvgNoise, c, s, this.params.length), sampleRate: 1, steps: 1 })
+    }
+    // DP-SGD: what local training reports it did, or (before training) what it will do.
+    const sgd = trained?.privacy ?? (t.privacy.dpSgd ? this.init.updates.privacyCost?.() : undefined)
+    if (t.privacy.dpSgd && sgd != null) {
+      out.push({ round, mechanism: 'dp-sgd', noiseMultiplier: sgd.noiseMultiplier, sampleRate: sgd.samplingRate, steps: sgd.steps })
+    }
+    return out
+  }
+
+  /** ε after spending `costs` on top of the ledger. */
+  private epsilonWith (costs: LedgerEntry[]): number {
+    const fresh = costs.filter(c => this.ledger.check(c) === 'new')
+    if (fresh.length === 0) return this.ledger.epsilon().epsilon
+    if (fresh.length === 1) return this.ledger.epsilonAfter(fresh[0]).epsilon
+    return createPrivacyLedger({ delta: this.ledger.delta, targetEpsilon: 0, entries: [...this.ledger.entries, ...fresh] }).epsilon().epsilon
+  }
+
+  private get privacyOn (): boolean {
+    return this.init.task.privacy.dpFedAvg || this.init.task.privacy.dpSgd
   }
 
   /** Whether this peer's privacy budget keeps it from joining the next round (DP-FedAvg with a target ε). */
   get budgetSpent (): boolean {
-    const cost = this.roundCost(this.completed + 1)
-    return cost != null && this.ledger.wouldExceed(cost)
+    const target = this.ledger.targetEpsilon
+    return this.privacyOn && target > 0 && this.epsilonWith(this.roundCosts(this.completed + 1)) > target
   }
 
   /** Whether this peer may take part in the current round without exceeding its privacy budget. */
   private withinBudget (): boolean {
-    const cost = this.roundCost(this.round)
-    if (cost == null || !this.ledger.wouldExceed(cost)) return true
+    const target = this.ledger.targetEpsilon
+    if (!this.privacyOn || target <= 0) return true
+    const after = this.epsilonWith(this.roundCosts(this.round))
+    if (after <= target) return true
     if (!this.budgetLogged) {
       this.budgetLogged = true
-      this.log(`privacy budget spent: one more round would take ε from ${this.ledger.epsilon().epsilon.toFixed(3)} to ${this.ledger.epsilonAfter(cost).epsilon.toFixed(3)}, above the target ${this.init.task.privacy.targetEpsilon}; this peer stops joining rounds and keeps following the swarm`)
+      this.log(`privacy budget spent: one more round would take ε from ${this.ledger.epsilon().epsilon.toFixed(3)} to ${after.toFixed(3)}, above the target ${target}; this peer stops joining rounds and keeps following the swarm`)
     }
     return false
   }
@@ -724,11 +748,12 @@ export class RoundDriver {
    * Spends the round's privacy cost before this peer's noised update leaves it (its sum may be
    * released from then on): persisted first, then added to the ledger, so a crash can only over-count.
    */
-  private async spendPrivacy (): Promise<void> {
-    const cost = this.roundCost(this.round)
-    if (cost == null || this.ledger.check(cost) === 'replay') return
-    await this.init.onPrivacySpent?.(cost)
-    this.ledger.spend(cost)
+  private async spendPrivacy (trained: LocalUpdate): Promise<void> {
+    for (const cost of this.roundCosts(this.round, trained)) {
+      if (this.ledger.check(cost) === 'replay') continue
+      await this.init.onPrivacySpent?.(cost)
+      this.ledger.spend(cost)
+    }
   }
 
   private async finish (cur: Current, modelHash: Uint8Array, survivorsHash: Uint8Array, survivors: number, cohort: number): Promise<void> {
@@ -743,7 +768,7 @@ export class RoundDriver {
     this.ownResults.set(this.round, hex)
     this.lastSurvivors = survivors
     for (const [peer, h] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, h, hex)
-    const epsilon = this.init.task.privacy.dpFedAvg ? this.ledger.epsilon().epsilon : undefined
+    const epsilon = this.privacyOn ? this.ledger.epsilon().epsilon : undefined
     const record: RoundRecord = {
       round: this.round,
       attempt: this.attempt,
