@@ -16,15 +16,10 @@ import { dpTrainLocal, gaussianNoise } from '../src/learning/dp-sgd.ts'
 import type { DpSgdSpec } from '../src/learning/dp-sgd.ts'
 import { initialParams } from '../src/learning/layout.ts'
 import { trainLocal } from '../src/learning/local-train.ts'
+import { intFlag } from './cli-args.ts'
 
-const args = process.argv.slice(2)
-const json = args.includes('--json')
-const at = args.indexOf('--examples')
-const examples = at >= 0 ? Number(args[at + 1]) : 10_000
-if (!(Number.isInteger(examples) && examples >= 500)) {
-  process.stderr.write('--examples must be an integer >= 500\n')
-  process.exit(2)
-}
+const json = process.argv.slice(2).includes('--json')
+const examples = intFlag('--examples', 10_000, 500)
 const line = (s: string): void => { if (!json) process.stdout.write(`${s}\n`) }
 
 const model: ModelSpec = { kind: 'mlp', hidden: [200, 200], activation: 'relu' }

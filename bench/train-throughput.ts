@@ -9,15 +9,10 @@
 import { availableParallelism } from 'node:os'
 import { BACKENDS, createTrainer, defaultWorkers, initialParams, loadDataset, trainLocal, useBackend } from '../src/learning/index.ts'
 import type { ModelSpec, TrainingSpec } from '../src/config/types.ts'
+import { intFlag } from './cli-args.ts'
 
-const args = process.argv.slice(2)
-const json = args.includes('--json')
-const at = args.indexOf('--examples')
-const examples = at >= 0 ? Number(args[at + 1]) : 6000
-if (!(Number.isInteger(examples) && examples >= 100)) {
-  process.stderr.write('--examples must be an integer >= 100\n')
-  process.exit(2)
-}
+const json = process.argv.slice(2).includes('--json')
+const examples = intFlag('--examples', 6000, 100)
 
 const model: ModelSpec = { kind: 'mlp', hidden: [200, 200], activation: 'relu' }
 const dataset = { kind: 'mnist' } as const

@@ -18,6 +18,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { RoundMachine, rankKey, Phase } from '../src/round/index.ts'
 import type { Effect, RoundParams, SecureAggregate, TimerName } from '../src/round/index.ts'
 import { SecureMember, clipToNorm, recoverSum, ringInput } from '../src/round/secure.ts'
+import { seededRandom } from '../src/net/link-peers.ts'
 import { majorityThreshold, ringSum } from '../src/secagg/index.ts'
 import { openMessage, sealMessage, sha256, toHex, compareBytes, bytesEqual, uint32Bytes, uint32FromBytes, ENCODING_RING32 } from '../src/wire/index.ts'
 import type { RoundMessage, Survivor, VerifiedMessage } from '../src/wire/index.ts'
@@ -177,17 +178,8 @@ function terminal (p: Peer): boolean {
   return p.machine.phase === Phase.Done || p.machine.phase === Phase.Aborted
 }
 
-/** Small seeded PRNG (mulberry32) for delivery order. */
-export function seededRng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** Small seeded PRNG for delivery order: the one the simulator links peers with. */
+export const seededRng = seededRandom
 
 export class SecureNet {
   now = 0

@@ -98,9 +98,9 @@ export interface PrivacyLedger {
   /** ε spent so far at the ledger's δ (0 for an empty ledger). */
   epsilon(): EpsilonResult
   /** ε if `entry` were spent too (unchanged for a replay). */
-  epsilonAfter(entry: LedgerEntry): EpsilonResult
-  /** Whether spending `entry` would take ε above the budget (never when targetEpsilon is 0). */
-  wouldExceed(entry: LedgerEntry): boolean
+  epsilonAfter(entry: LedgerEntry | readonly LedgerEntry[]): EpsilonResult
+  /** Whether spending `entry` (or all of a round's entries) would take ε above the budget (never when targetEpsilon is 0). */
+  wouldExceed(entry: LedgerEntry | readonly LedgerEntry[]): boolean
   /** What is spent and what is left, for logs. */
   remaining(): LedgerRemaining
   /** One line for logs, e.g. `ε = 2.41 (δ = 1e-5, order 9) after 12 rounds, 5.59 of 8 left`. */
@@ -204,16 +204,18 @@ class Ledger implements PrivacyLedger {
     return { ...this.current }
   }
 
-  epsilonAfter (entry: LedgerEntry): EpsilonResult {
-    const { kind, copy } = this.classify(entry)
-    if (kind === 'replay') return this.epsilon()
-    const curve = this.curve(copy)
-    const after = new Float64Array(this.total.length)
-    for (let i = 0; i < after.length; i++) after[i] = this.total[i] + curve[i]
+  epsilonAfter (entry: LedgerEntry | readonly LedgerEntry[]): EpsilonResult {
+    const fresh = (Array.isArray(entry) ? entry : [entry]).map(e => this.classify(e)).filter(c => c.kind === 'new')
+    if (fresh.length === 0) return this.epsilon()
+    const after = this.total.slice()
+    for (const { copy } of fresh) {
+      const curve = this.curve(copy)
+      for (let i = 0; i < after.length; i++) after[i] += curve[i]
+    }
     return this.convert(after)
   }
 
-  wouldExceed (entry: LedgerEntry): boolean {
+  wouldExceed (entry: LedgerEntry | readonly LedgerEntry[]): boolean {
     const after = this.epsilonAfter(entry) // validates even without a budget
     return this.targetEpsilon > 0 && after.epsilon > this.targetEpsilon
   }

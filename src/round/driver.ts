@@ -713,33 +713,22 @@ export class RoundDriver {
     return out
   }
 
-  /** ε after spending `costs` on top of the ledger. */
-  private epsilonWith (costs: LedgerEntry[]): number {
-    const fresh = costs.filter(c => this.ledger.check(c) === 'new')
-    if (fresh.length === 0) return this.ledger.epsilon().epsilon
-    if (fresh.length === 1) return this.ledger.epsilonAfter(fresh[0]).epsilon
-    return createPrivacyLedger({ delta: this.ledger.delta, targetEpsilon: 0, entries: [...this.ledger.entries, ...fresh] }).epsilon().epsilon
-  }
-
   private get privacyOn (): boolean {
     return this.init.task.privacy.dpFedAvg || this.init.task.privacy.dpSgd
   }
 
-  /** Whether this peer's privacy budget keeps it from joining the next round (DP-FedAvg with a target ε). */
+  /** Whether this peer's privacy budget keeps it from joining the next round (with a target ε). */
   get budgetSpent (): boolean {
-    const target = this.ledger.targetEpsilon
-    return this.privacyOn && target > 0 && this.epsilonWith(this.roundCosts(this.completed + 1)) > target
+    return this.privacyOn && this.ledger.wouldExceed(this.roundCosts(this.completed + 1))
   }
 
-  /** Whether this peer may take part in the current round without exceeding its privacy budget. */
+  /** Whether this peer may take part in the next round; says once why not. */
   private withinBudget (): boolean {
-    const target = this.ledger.targetEpsilon
-    if (!this.privacyOn || target <= 0) return true
-    const after = this.epsilonWith(this.roundCosts(this.round))
-    if (after <= target) return true
+    if (!this.budgetSpent) return true
     if (!this.budgetLogged) {
       this.budgetLogged = true
-      this.log(`privacy budget spent: one more round would take ε from ${this.ledger.epsilon().epsilon.toFixed(3)} to ${after.toFixed(3)}, above the target ${target}; this peer stops joining rounds and keeps following the swarm`)
+      const after = this.ledger.epsilonAfter(this.roundCosts(this.completed + 1)).epsilon
+      this.log(`privacy budget spent: one more round would take ε from ${this.ledger.epsilon().epsilon.toFixed(3)} to ${after.toFixed(3)}, above the target ${this.ledger.targetEpsilon}; this peer stops joining rounds and keeps following the swarm`)
     }
     return false
   }
@@ -786,10 +775,7 @@ export class RoundDriver {
       epsilon
     }
     await this.publish({
-      task: this.taskBytes as Uint8Array<ArrayBuffer>,
-      round: this.round,
-      attempt: this.attempt,
-      base: cur.machine.params.base as Uint8Array<ArrayBuffer>,
+      ...this.header(cur),
       result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors, epsilon }
     })
     this.attempt = 0

@@ -16,7 +16,7 @@ import { peerIdFromMultihash, peerIdFromString } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { Phase, assertTransition } from './phases.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
-import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg, Shares as SharesCodec } from '../wire/messages.ts'
+import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg } from '../wire/messages.ts'
 import type { Member, Survivor, Shares as SharesMsg, MaskSet as MaskSetMsg, Unmask as UnmaskMsg } from '../wire/messages.ts'
 import { ENCODING_FLOAT32, ENCODING_RING32, MAX_COHORT } from '../wire/constants.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
@@ -278,15 +278,8 @@ export class RoundMachine {
       if (p.secure === true && this.maskSet == null) return { action: 'ignore', reason: 'survivor list before the mask set' }
       if (vm.authorId !== this.cohort.leader) return { action: 'reject', reason: 'survivor list not from the cohort leader' }
       if (!bytesEqual(m.survivors.cohortHash, this.cohort.hash)) return { action: 'reject', reason: 'survivor list for another cohort' }
-      const list = m.survivors.survivors
-      for (let i = 0; i < list.length; i++) {
-        if (!this.cohort.memberIds.has(peerKey(list[i].peer))) return { action: 'reject', reason: 'survivor list names a non-member' }
-        if (this.maskSet != null && !this.maskSet.ids.has(peerKey(list[i].peer))) return { action: 'reject', reason: 'survivor list names a member outside the mask set' }
-        if (list[i].updateHash.byteLength !== 32) return { action: 'reject', reason: 'bad update hash in survivor list' }
-        if (i > 0 && compareBytes(list[i - 1].peer, list[i].peer) >= 0) return { action: 'reject', reason: 'survivor list not sorted or has duplicates' }
-      }
-      if (list.length < this.cohort.threshold) return { action: 'reject', reason: `survivor list has ${list.length} < ${this.cohort.threshold} members` }
-      return { action: 'accept' }
+      const problem = this.entriesProblem(m.survivors.survivors, 'survivor list', 'update hash')
+      return problem == null ? { action: 'accept' } : { action: 'reject', reason: problem }
     }
     if (m.shares != null) return this.validateShares(vm, m.shares)
     if (m.maskSet != null) return this.validateMaskSet(vm, m.maskSet)
@@ -328,7 +321,8 @@ export class RoundMachine {
   private validateShares (vm: VerifiedMessage, sh: SharesMsg): Verdict {
     const prev = this.shares.get(vm.authorId)
     if (prev != null) {
-      return toHex(SharesMsgHash(sh)) === toHex(SharesMsgHash(prev.shares))
+      // Envelopes are deterministic (Ed25519), so the same bundle is the same envelope.
+      return bytesEqual(sha256(vm.bytes), prev.hash)
         ? { action: 'ignore', reason: 'duplicate shares' }
         : { action: 'reject', reason: 'second, different shares bundle' }
     }
@@ -346,14 +340,26 @@ export class RoundMachine {
     if (this.maskSet != null) {
       return sameEntries(this.maskSet.list, ms.members) ? { action: 'ignore', reason: 'duplicate mask set' } : { action: 'reject', reason: 'leader equivocation: second, different mask set' }
     }
-    const list = ms.members
+    const problem = this.entriesProblem(ms.members, 'mask set', 'shares hash')
+    return problem == null ? { action: 'accept' } : { action: 'reject', reason: problem }
+  }
+
+  /**
+   * The leader's (peer, hash) lists (mask set, survivor list): distinct members of the cohort (and of the
+   * mask set, once there is one) in peer order, 32-byte hashes, at least t of them. Undefined when valid.
+   */
+  private entriesProblem (list: readonly Survivor[], what: string, hashName: string): string | undefined {
+    const c = this.cohort
+    if (c == null) return `${what} before the cohort`
     for (let i = 0; i < list.length; i++) {
-      if (!this.cohort.memberIds.has(peerKey(list[i].peer))) return { action: 'reject', reason: 'mask set names a non-member' }
-      if (list[i].updateHash.byteLength !== 32) return { action: 'reject', reason: 'bad shares hash in mask set' }
-      if (i > 0 && compareBytes(list[i - 1].peer, list[i].peer) >= 0) return { action: 'reject', reason: 'mask set not sorted or has duplicates' }
+      const id = peerKey(list[i].peer)
+      if (!c.memberIds.has(id)) return `${what} names a non-member`
+      if (this.maskSet != null && !this.maskSet.ids.has(id)) return `${what} names a member outside the mask set`
+      if (list[i].updateHash.byteLength !== 32) return `bad ${hashName} in ${what}`
+      if (i > 0 && compareBytes(list[i - 1].peer, list[i].peer) >= 0) return `${what} not sorted or has duplicates`
     }
-    if (list.length < this.cohort.threshold) return { action: 'reject', reason: `mask set has ${list.length} < ${this.cohort.threshold} members` }
-    return { action: 'accept' }
+    if (list.length < c.threshold) return `${what} has ${list.length} < ${c.threshold} members`
+    return undefined
   }
 
   private validateUnmask (vm: VerifiedMessage, u: UnmaskMsg): Verdict {
@@ -640,10 +646,7 @@ export class RoundMachine {
     this.pendingUpdates.clear()
   }
 
-  /**
-   * Secure aggregation after the survivor list: ack it once this member holds every bundle of the mask
-   * set, release shares when the guard allows, and aggregate with t members' shares and every update.
-   */
+  /** Shows a survivor list to the guard: U2 as survivors, the rest of the mask set as dropped. */
   private recordList (entry: { list: Survivor[], hash: Uint8Array }): void {
     if (this.guard == null || this.maskSet == null) return
     const ids = new Set(entry.list.map(e => peerKey(e.peer)))
@@ -883,10 +886,6 @@ export class RoundMachine {
     out.push(...this.handle(ev))
     return out
   }
-}
-
-function SharesMsgHash (sh: SharesMsg): Uint8Array {
-  return sha256(SharesCodec.encode(sh))
 }
 
 /** PeerId bytes of a PeerId string. */

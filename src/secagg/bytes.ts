@@ -5,26 +5,10 @@
 import { InvalidContextError } from './errors.ts'
 
 /**
- * Lexicographic byte order of PeerId multihashes (a proper prefix sorts first). The protocol uses
- * this order for the sign of pairwise masks and for sorting peers; it is the same as `compareBytes`
- * in `src/wire/hash.ts`.
+ * Peer order, equality and hex keys are the wire's (`src/wire/hash.ts`): lexicographic byte order of
+ * PeerId multihashes (a proper prefix sorts first) gives the sign of pairwise masks and sorts peers.
  */
-export function comparePeers (a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.byteLength, b.byteLength)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i]
-  return a.byteLength - b.byteLength
-}
-
-export function bytesEqual (a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
-/** Hex of some bytes, used as a map key for peers and hashes. */
-export function toHex (bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')
-}
+export { bytesEqual, compareBytes as comparePeers, toHex } from '../wire/hash.ts'
 
 /**
  * A copy as a plain `Uint8Array` (not a Buffer or a view into a larger buffer).
