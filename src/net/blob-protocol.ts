@@ -11,6 +11,10 @@
  *
  * The client verifies the sha256 of what it gets; a peer that sends other bytes, an oversize
  * frame or a malformed answer is logged and skipped, and the next peer is asked.
+ *
+ * Runs over relayed connections through fedswarm relays (they apply no limits), but not over
+ * libp2p-"limited" ones (relays with data/duration limits): their 128 KiB default would cut a
+ * transfer short, so the protocol does not opt in with `runOnLimitedConnection`.
  */
 
 import type { Connection, PeerId, Stream } from '@libp2p/interface'

@@ -85,3 +85,72 @@ export const DEFAULT_LINK_CONCURRENCY = 16
 
 /** `dialBootstrap`: time each bootstrap address gets. */
 export const DEFAULT_BOOTSTRAP_DIAL_TIMEOUT_MS = 5_000
+
+/**
+ * Kademlia protocol of fedswarm's own DHT (`dht: true`). A private protocol id keeps fedswarm
+ * peers out of the IPFS Amino DHT and IPFS peers out of ours: only fedswarm peers answer it.
+ */
+export const DHT_PROTOCOL = '/fedswarm/kad/1.0.0'
+/**
+ * How often the DHT looks itself up to refresh its view of the closest peers (kad-dht's default
+ * is 5 min; the first lookup runs 1 s after start). Our networks are small and churn a lot.
+ */
+export const DHT_QUERY_SELF_INTERVAL_MS = 60_000
+
+/** `keepConnected`: below this many connected peers, dial known peers (default of `minPeers`). */
+export const DEFAULT_MIN_PEERS = 4
+/** `keepConnected`: how often the connection count is checked (also on every disconnect and discovery). */
+export const DEFAULT_KEEP_CONNECTED_INTERVAL_MS = 5_000
+/** `keepConnected`: peers dialled at once per check, whatever the shortfall. */
+export const DEFAULT_KEEP_CONNECTED_MAX_DIALS = 4
+/** `keepConnected`: a peer that could not be dialled waits this long, doubling per failure up to the max. */
+export const DEFAULT_KEEP_CONNECTED_BACKOFF_MS = 5_000
+export const DEFAULT_KEEP_CONNECTED_MAX_BACKOFF_MS = 5 * 60_000
+/** `keepConnected`: with no dialable peer known, look up our own id in the DHT at most this often. */
+export const DEFAULT_KEEP_CONNECTED_LOOKUP_INTERVAL_MS = 15_000
+/** `keepConnected`: time one such DHT lookup may take. */
+export const DEFAULT_KEEP_CONNECTED_LOOKUP_TIMEOUT_MS = 10_000
+
+/**
+ * Circuit relay v2 server (`relayServer: true`): at most this many peers hold a reservation
+ * (libp2p's default is 15). Every reserved peer keeps a connection to the relay, so a relay node
+ * should run with `maxConnections` well above this (e.g. 2-3x); the default of 128 is not.
+ */
+export const RELAY_MAX_RESERVATIONS = 128
+/**
+ * libp2p's circuit relay v2 default limits per relayed connection (the spec's and go-libp2p's):
+ * 128 KiB of data (both directions together) and 2 min. They are documented here because
+ * fedswarm's relays do NOT apply them, see `RELAY_LIMIT_RELAYED_CONNECTIONS`.
+ */
+export const LIBP2P_RELAY_DEFAULT_DATA_LIMIT_BYTES = 128 * 1024
+export const LIBP2P_RELAY_DEFAULT_DURATION_LIMIT_MS = 2 * 60_000
+/**
+ * Whether a fedswarm relay limits relayed connections (false). With any limit, libp2p 3 marks
+ * the relayed connection "limited": gossipsub ignores it (its topology does not run on limited
+ * connections), streams of protocols that did not opt in (sync, blob) are refused, and a dial by
+ * peer id never reuses it but opens a new circuit. And 128 KiB would not carry a single model
+ * update (3.75 MiB gossip frames, blobs up to 256 MiB). So the relay applies no limit: relayed
+ * connections are ordinary connections to libp2p and every fedswarm protocol runs over them
+ * unchanged. The cost is the relay's bandwidth, bounded only by `RELAY_MAX_RESERVATIONS`, the
+ * relay's `maxConnections` and libp2p's hop-stream limits; `dcutr: true` moves pairs that can
+ * hole-punch onto a direct connection.
+ */
+export const RELAY_LIMIT_RELAYED_CONNECTIONS = false
+/** A relay reservation lasts this long and is refreshed by the client before it ends (libp2p's default). */
+export const RELAY_RESERVATION_TTL_MS = 2 * 60 * 60_000
+
+/** `waitForRelayAddress`: how long to wait for a relay reservation to give us a `/p2p-circuit` address. */
+export const DEFAULT_RELAY_ADDRESS_TIMEOUT_MS = 20_000
+
+/**
+ * gossipsub peer scoring with `publicNetwork: true` (see `pubsubScoreParams` in `pubsub.ts`).
+ * Without topic score parameters a peer's score is the IP-colocation term, -10 x s^2 for s peers
+ * beyond 10 on one IP, plus gossipsub's behaviour penalty (broken IWANT promises, GRAFT while
+ * backed off). The thresholds map to colocation surplus: 12+ peers on one IP (s = 2, -40) get no
+ * gossip, 13+ (-90) none of our own messages, 14+ (-160) are graylisted (their RPCs ignored).
+ */
+export const GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD = 10
+export const GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT = -10
+export const GOSSIP_PUBLIC_GOSSIP_THRESHOLD = -10
+export const GOSSIP_PUBLIC_PUBLISH_THRESHOLD = -50
+export const GOSSIP_PUBLIC_GRAYLIST_THRESHOLD = -150

@@ -21,6 +21,7 @@ export type NetErrorCode =
   | 'ERR_SYNC'
   | 'ERR_SYNC_TOO_LARGE'
   | 'ERR_ABORTED'
+  | 'ERR_RELAY_ADDRESS_TIMEOUT'
 
 /** Base class: `err instanceof NetError` catches every error of this layer. */
 export class NetError extends Error {
@@ -56,14 +57,17 @@ export class UnknownTransportError extends NetError {
   }
 }
 
-/** A listen address no configured transport can listen on. */
+/** A listen (or announce) address no configured transport handles. */
 export class UnsupportedAddressError extends NetError {
   static override readonly name = 'UnsupportedAddressError'
   override readonly name = 'UnsupportedAddressError'
   readonly address: string
-  constructor (address: string, reason: string) {
-    super(`listen address ${address} is not supported: ${reason}`, 'ERR_UNSUPPORTED_ADDRESS')
+  /** Which list the address came from. */
+  readonly kind: 'listen' | 'announce'
+  constructor (address: string, reason: string, kind: 'listen' | 'announce' = 'listen') {
+    super(`${kind} address ${address} is not supported: ${reason}`, 'ERR_UNSUPPORTED_ADDRESS')
     this.address = address
+    this.kind = kind
   }
 }
 
@@ -212,6 +216,17 @@ export class AbortedError extends NetError {
   override readonly name = 'AbortedError'
   constructor (what: string, options?: { cause?: unknown }) {
     super(`${what} was aborted`, 'ERR_ABORTED', options)
+  }
+}
+
+/** No relay reservation gave the node a `/p2p-circuit` address in time. */
+export class RelayAddressTimeoutError extends NetError {
+  static override readonly name = 'RelayAddressTimeoutError'
+  override readonly name = 'RelayAddressTimeoutError'
+  readonly timeoutMs: number
+  constructor (peer: string, timeoutMs: number, why: string) {
+    super(`peer ${peer} has no relayed (/p2p-circuit) address after ${timeoutMs} ms: ${why}`, 'ERR_RELAY_ADDRESS_TIMEOUT')
+    this.timeoutMs = timeoutMs
   }
 }
 

@@ -1,11 +1,18 @@
 /**
- * fedswarm's networking layer: libp2p peer nodes, typed gossip with validators, the blob protocol
- * (content by sha256), the sync protocol (request/response) and simulation helpers.
+ * fedswarm's networking layer: libp2p peer nodes (with optional DHT, circuit relay, AutoNAT and
+ * hole punching for public networks), typed gossip with validators, the blob protocol (content by
+ * sha256), the sync protocol (request/response) and simulation helpers.
  */
 
 export { createPeerNode, getNodeConfig, nodeBytes } from './create-node.ts'
 export type { PeerNode, PeerNodeInit, PeerNodeServices, PeerNodeConfig } from './create-node.ts'
 export { dialBootstrap } from './bootstrap.ts'
+export { createDht, preferPublicAddresses } from './dht.ts'
+export type { DhtInit } from './dht.ts'
+export { keepConnected } from './keep-connected.ts'
+export type { KeepConnected, KeepConnectedInit } from './keep-connected.ts'
+export { relayAddressOf, waitForRelayAddress } from './relay.ts'
+export type { WaitForRelayAddressOptions } from './relay.ts'
 export type { DialBootstrapOptions, DialBootstrapResult } from './bootstrap.ts'
 export { createGossip } from './gossip.ts'
 export type {
@@ -22,9 +29,9 @@ export { LinkPeersError, linkPeers, planLinks, seededRandom } from './link-peers
 export type { LinkFailure, LinkPeersOptions, LinkResult } from './link-peers.ts'
 export { ByteMetrics, diffByteCounts } from './byte-metrics.ts'
 export type { ByteCount, ByteCounts } from './byte-metrics.ts'
-export { createPubSub } from './pubsub.ts'
-export type { PubSubService } from './pubsub.ts'
-export { memoryAddress, parseMultiaddr, transportOf } from './transports.ts'
+export { createPubSub, pubsubScoreParams } from './pubsub.ts'
+export type { PubSubInit, PubSubScoreSettings, PubSubService } from './pubsub.ts'
+export { isCircuitAddress, memoryAddress, parseMultiaddr, transportOf } from './transports.ts'
 export type { TransportName } from './transports.ts'
 export { createLogger } from './logger.ts'
 export type { NetLogger } from './logger.ts'

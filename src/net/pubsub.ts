@@ -18,14 +18,34 @@
  * - `fallbackToFloodsub: false`: all fedswarm peers speak gossipsub.
  * - `floodPublish` (default on, gossipsub's default): a peer's own messages go to every connected
  *   subscriber, so they do not depend on the mesh having formed; costs bytes for large messages.
- * - loopback IPs exempt from the IP-colocation penalty, so a local swarm on 127.0.0.1 is not
- *   graylisted; a public network keeps the penalty for every other address.
+ * - peer scoring, by `publicNetwork` (see `pubsubScoreParams`):
+ *   - false (simulations, local swarms; the default): gossipsub's default score parameters and
+ *     thresholds, with loopback IPs exempt from the IP-colocation penalty, so a swarm of dozens
+ *     of peers on 127.0.0.1 is not graylisted. Other addresses keep gossipsub's default penalty.
+ *   - true (a public network): no exemption, loopback included: on the internet many peers on one
+ *     IP is what a Sybil attack looks like, and a local attacker must not get a free pass. The
+ *     penalty is doubled (-10 x s^2 for s peers beyond 10 on one IP) and explicit thresholds
+ *     (constants `GOSSIP_PUBLIC_*`) say when such peers lose gossip (12+ on one IP), our own
+ *     messages (13+) and then are graylisted (14+). We set no topic score parameters: fedswarm's
+ *     round layer already verifies who sent what, and per-topic delivery scoring would punish
+ *     peers that are merely slow at training. Caveat: gossipsub takes a peer's IP from the
+ *     connection's remote address, and for a relayed connection that is the relay's IP, so every
+ *     peer we reach through one relay counts as one IP; the threshold of 10 leaves room for a few
+ *     NATed peers per relay, and `dcutr` moves peers that can hole-punch to direct connections.
+ * - relayed connections: fedswarm's relays apply no limits (`RELAY_LIMIT_RELAYED_CONNECTIONS`), so
+ *   a relayed connection is an ordinary connection and gossipsub runs over it. gossipsub does NOT
+ *   run over *limited* connections (relays with the libp2p default 128 KiB / 2 min limits): we
+ *   leave its `runOnLimitedConnection` off, since such a relay would cut a model update mid-frame.
  */
 
 import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSubComponents, Message } from '@libp2p/gossipsub'
+import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { PeerId, TypedEventTarget } from '@libp2p/interface'
-import { GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_FRAME_BYTES } from './constants.ts'
+import {
+  GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_FRAME_BYTES, GOSSIP_PUBLIC_GOSSIP_THRESHOLD, GOSSIP_PUBLIC_GRAYLIST_THRESHOLD,
+  GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD, GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT, GOSSIP_PUBLIC_PUBLISH_THRESHOLD
+} from './constants.ts'
 
 export type Acceptance = 'accept' | 'ignore' | 'reject'
 
@@ -63,6 +83,37 @@ export interface PubSubInit {
    * delivery before the mesh settles, more bytes for large messages).
    */
   floodPublish?: boolean
+  /**
+   * Score peers for a public network: no loopback exemption from the IP-colocation penalty,
+   * stronger penalty, explicit thresholds (default false: local swarm settings).
+   */
+  publicNetwork?: boolean
+}
+
+/** The peer scoring given to gossipsub; fields left out take gossipsub's defaults. */
+export interface PubSubScoreSettings {
+  scoreParams: Partial<PeerScoreParams>
+  /** `undefined`: gossipsub's default thresholds (gossip -10, publish -50, graylist -80). */
+  scoreThresholds?: Partial<PeerScoreThresholds>
+}
+
+/** The peer scoring for a public network or a local swarm (see the header of this file). */
+export function pubsubScoreParams (publicNetwork: boolean): PubSubScoreSettings {
+  if (!publicNetwork) {
+    return { scoreParams: { IPColocationFactorWhitelist: new Set(GOSSIP_IP_COLOCATION_WHITELIST) } }
+  }
+  return {
+    scoreParams: {
+      IPColocationFactorWhitelist: new Set(),
+      IPColocationFactorThreshold: GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD,
+      IPColocationFactorWeight: GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT
+    },
+    scoreThresholds: {
+      gossipThreshold: GOSSIP_PUBLIC_GOSSIP_THRESHOLD,
+      publishThreshold: GOSSIP_PUBLIC_PUBLISH_THRESHOLD,
+      graylistThreshold: GOSSIP_PUBLIC_GRAYLIST_THRESHOLD
+    }
+  }
 }
 
 export function createPubSub (init: PubSubInit = {}): (components: GossipSubComponents) => PubSubService {
@@ -74,9 +125,7 @@ export function createPubSub (init: PubSubInit = {}): (components: GossipSubComp
     emitSelf: false,
     floodPublish: init.floodPublish ?? true,
     maxInboundDataLength: init.maxFrameBytes ?? GOSSIP_MAX_FRAME_BYTES,
-    scoreParams: {
-      IPColocationFactorWhitelist: new Set(GOSSIP_IP_COLOCATION_WHITELIST)
-    }
+    ...pubsubScoreParams(init.publicNetwork === true)
   })
   // the gossipsub class has every method of PubSubService; its exported factory type is narrower
   return factory as unknown as (components: GossipSubComponents) => PubSubService

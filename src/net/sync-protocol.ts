@@ -7,6 +7,10 @@
  * the server answers with one length-prefixed frame (the response) and closes. Size limits are
  * enforced on both ends: an oversize request frame, a handler error or an oversize response makes
  * the server abort the stream; the client reports that as a `SyncError` naming the peer.
+ *
+ * Runs over relayed connections through fedswarm relays (they apply no limits), but not over
+ * libp2p-"limited" ones (relays with data/duration limits): their 128 KiB default would cut a
+ * transfer short, so the protocol does not opt in with `runOnLimitedConnection`.
  */
 
 import type { Connection, PeerId, Stream } from '@libp2p/interface'

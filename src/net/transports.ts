@@ -23,6 +23,33 @@ export function parseMultiaddr (address: string): Multiaddr {
   }
 }
 
+/** Whether `ma` is a circuit relay address (`/p2p-circuit` alone, or `.../p2p/<relay>/p2p-circuit[/p2p/<peer>]`). */
+export function isCircuitAddress (ma: Multiaddr): boolean {
+  return ma.getComponents().some(c => c.name === 'p2p-circuit')
+}
+
+/**
+ * Checks announce addresses: each must parse, be a circuit address or be handled by one of
+ * `transports`. Throws `InvalidMultiaddrError` / `UnsupportedAddressError` naming the address.
+ */
+export function checkAnnounce (addresses: readonly string[], transports: readonly TransportName[]): void {
+  for (const address of addresses) {
+    const ma = parseMultiaddr(address)
+    if (isCircuitAddress(ma)) {
+      const parts = ma.toString().split('/p2p-circuit')[0]
+      if (!parts.includes('/p2p/')) throw new UnsupportedAddressError(address, 'a circuit address to announce must name its relay (.../p2p/<relay>/p2p-circuit)', 'announce')
+      continue
+    }
+    const transport = transportOf(ma)
+    if (transport == null) {
+      throw new UnsupportedAddressError(address, `no transport for it (supported: ${TRANSPORT_NAMES.join(', ')}, p2p-circuit)`, 'announce')
+    }
+    if (!transports.includes(transport)) {
+      throw new UnsupportedAddressError(address, `it needs the ${transport} transport, which is not enabled (enabled: ${transports.join(', ')})`, 'announce')
+    }
+  }
+}
+
 /**
  * The transport that handles `ma`, or `undefined` when none of ours does (QUIC, WebRTC, ...).
  * A trailing `/p2p/<peer-id>` is ignored.
