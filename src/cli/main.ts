@@ -1,11 +1,14 @@
 /**
- * The `fedswarm` command line: `sim`, `node` and `task init`. Bad input ends in one line naming the
- * problem and a non-zero exit; the stack trace only with `--verbose`.
+ * The `fedswarm` command line: `sim`, `node`, `bootstrap`, `join`, `status`, `privacy` and `task init`.
+ * Bad input ends in one line naming the problem and a non-zero exit; the stack trace only with `--verbose`.
  */
 import { Command, CommanderError, Option } from 'commander'
 import { runSim } from './sim-command.ts'
 import { runNode } from './node-command.ts'
 import { runPrivacy } from './privacy-command.ts'
+import { DEFAULT_BOOTSTRAP_LISTEN, DEFAULT_BOOTSTRAP_MAX_CONNECTIONS, runBootstrap } from './bootstrap-command.ts'
+import { runJoin } from './join-command.ts'
+import { runStatus } from './status-command.ts'
 import { writeDefaultTask } from '../config/index.ts'
 export { UsageError } from './usage-error.ts'
 
@@ -17,7 +20,7 @@ export const EXIT_USAGE = 2
 const USER_ERRORS = new Set([
   'TaskError', 'DatasetError', 'PartitionError', 'StoreError', 'NetError', 'InvalidMultiaddrError', 'UnknownTransportError',
   'UnsupportedAddressError', 'ListenAddressInUseError', 'ListenError', 'InvalidBootstrapAddressError', 'InvalidPrivateKeyError',
-  'BootstrapUnreachableError', 'SimulationError', 'UsageError', 'BackendError', 'DataSpecError'
+  'BootstrapUnreachableError', 'SimulationError', 'UsageError', 'BackendError', 'DataSpecError', 'NetworkError', 'MetricsError'
 ])
 
 export async function main (argv: string[]): Promise<number> {
@@ -78,8 +81,42 @@ export async function main (argv: string[]): Promise<number> {
     .option('--mdns', 'discover peers on the local network')
     .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
     .option('--verbose', 'stack traces on errors')
     .action(async (opts) => { code = await runNode(opts) })
+
+  program.command('bootstrap')
+    .description('run a bootstrap node for a network: DHT server and circuit relay, identity kept in its data dir')
+    .option('--listen <multiaddr...>', 'listen addresses (open tcp 4001 and 4002 in the firewall)', [...DEFAULT_BOOTSTRAP_LISTEN])
+    .option('--announce <multiaddr...>', 'addresses to announce instead of the listen addresses (public IP or /dns4/ name)', [])
+    .option('--data-dir <dir>', 'identity and status (default ~/.fedswarm/bootstrap, or $FEDSWARM_HOME/bootstrap)')
+    .option('--network <name|file>', 'network it serves: private (LAN) or public addressing, and its other bootstrap peers')
+    .option('--max-connections <n>', `connections kept at most (default ${DEFAULT_BOOTSTRAP_MAX_CONNECTIONS})`)
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
+    .option('--verbose', 'stack traces on errors')
+    .action(async (opts) => { code = await runBootstrap(opts) })
+
+  program.command('join')
+    .description('join a network\'s task (networks/<name>.json or a network file) with local data')
+    .argument('<network>', 'a bundled network (local, testnet) or the path of a network file')
+    .requiredOption('--data <spec>', 'local data: mnist:<partition>:<i>/<n>, mnist, fashion-mnist, an IDX directory or a .csv file')
+    .option('--data-dir <dir>', 'identity, models and round records (default ~/.fedswarm/<network>/<task id>, or under $FEDSWARM_HOME)')
+    .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/0'])
+    .option('--announce <multiaddr...>', 'addresses to announce instead of the listen addresses', [])
+    .option('--bootstrap <multiaddr...>', 'bootstrap peers to add to the network file\'s (…/p2p/<peer-id>)', [])
+    .option('--mdns', 'discover peers on the local network (on if the network file says so)')
+    .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
+    .option('--verbose', 'stack traces on errors')
+    .action(async (network: string, opts) => { code = await runJoin(network, opts) })
+
+  program.command('status')
+    .description('what a data dir holds (peer, task, rounds, last model, ε) and what its running peer is doing')
+    .option('--data-dir <dir>', 'the data dir (default: the only one under ./.fedswarm/ and ~/.fedswarm/)')
+    .option('--json', 'print the status as JSON')
+    .option('--verbose', 'stack traces on errors')
+    .action(async (opts) => { code = await runStatus(opts) })
 
   program.command('privacy')
     .description('ε of DP-SGD / the subsampled Gaussian mechanism from the RDP accountant (like TF Privacy\'s compute_dp_sgd_privacy)')

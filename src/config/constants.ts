@@ -102,3 +102,10 @@ export const SHORT_TASK_ID_LENGTH = 16
 /** Conventional file name of a task definition, and the `source` used in messages when none is given. */
 export const TASK_FILE_NAME = 'task.json'
 export const DEFAULT_TASK_SOURCE = 'task'
+
+/** The only network file format version so far. */
+export const NETWORK_VERSION = 1
+/** The protocol this build speaks; a network file must name it in `protocolVersion`. */
+export const PROTOCOL_VERSION = 'fedswarm/1'
+/** Network names (and so directory names under `~/.fedswarm/`): letters, digits, `.`, `_`, `-`. */
+export const NETWORK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/

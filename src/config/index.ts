@@ -1,5 +1,5 @@
 /**
- * Task definitions: types, defaults, validation, canonical form and content id, task files.
+ * Task definitions: types, defaults, validation, canonical form and content id, task files; network files.
  */
 
 export type {
@@ -15,3 +15,7 @@ export { canonicalTaskJson, isTaskId, shortTaskId, taskId } from './task-id.ts'
 export {
   readTaskFile, writeDefaultTask, type ReadTaskFileOptions, type TaskFile, type WriteDefaultTaskOptions
 } from './task-file.ts'
+export {
+  NETWORKS_DIR, NETWORK_FIELDS, NetworkError, bootstrapAddressProblem, bundledNetworks, isNetworkPath, loadNetwork,
+  parseNetwork, type LoadNetworkOptions, type Network, type NetworkErrorCode, type ParseNetworkOptions
+} from './network.ts'

@@ -18,5 +18,11 @@ export const ROUND_DEFAULTS = {
   syncTries: 6,
   syncRetryMs: 500,
   maxSyncEnvelopes: 4_096,
+  /** Peers asked at once for their head and chain links. */
+  syncFanout: 3,
+  /** Chain links in one sync answer (a longer chain takes several requests). */
+  chainPageLinks: 256,
+  /** Pages one chain sync fetches at most (so at most 1M rounds). */
+  maxChainPages: 4_096,
   blobTimeoutMs: 30_000
 } as const

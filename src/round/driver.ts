@@ -2,7 +2,8 @@
  * The round driver: runs RoundMachines one attempt after another for one peer. It owns the clock
  * (timers), the network (a SwarmChannel), local training (an UpdateSource), the vectors and the model;
  * the machine owns the rules. It also answers sync requests, tallies other peers' Results (reporting a
- * mismatch loudly) and catches up by fetching a newer model by hash when this peer fell behind.
+ * mismatch loudly) and catches up when this peer fell behind: it fetches the round-record chain from
+ * its own model to a neighbour's head, verifies it (src/round/chain.ts) and adopts the head model by hash.
  */
 import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -16,7 +17,7 @@ import type { SwarmChannel } from './channel.ts'
 import { Phase } from './phases.ts'
 import { ROUND_DEFAULTS } from './constants.ts'
 import { RoundMessage, SyncRequest, SyncResponse } from '../wire/messages.ts'
-import type { Member, Shares, Survivor } from '../wire/messages.ts'
+import type { Member, Shares, SignedChain, Survivor } from '../wire/messages.ts'
 import { openMessage, sealMessage, WireError } from '../wire/envelope.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
 import { DEFAULT_INLINE_LIMIT, ENCODING_FLOAT32, ENCODING_RING32 } from '../wire/constants.ts'
@@ -24,6 +25,9 @@ import { bytesEqual, compareBytes, float32Bytes, float32FromBytes, fromHex, sha2
 import { applyAverage, fedAvg } from '../aggregate/fedavg.ts'
 import type { WeightedUpdate } from '../aggregate/fedavg.ts'
 import type { Task } from '../config/types.ts'
+import { LINK_FIELDS, chainEndingAt, linkProblem, rankChains } from './chain.ts'
+import type { ChainAnswer, ChainCandidate, ChainLink } from './chain.ts'
+import { openChainPage, signChainPage } from './chain-wire.ts'
 
 export interface LocalUpdate {
   delta: Float32Array
@@ -43,10 +47,18 @@ export interface UpdateSource {
   train (base: Float32Array, round: number, opts: { signal: AbortSignal }): Promise<LocalUpdate>
 }
 
+/**
+ * What a peer records for a round it completed. `round`, `attempt`, `baseHash`, `cohortHash`,
+ * `survivorsHash` and `modelHash` (the link's `resultHash`) are the round's canonical ChainLink, the same
+ * on every honest peer; the rest is this peer's view. `linksFromRecords` (chain.ts) reads links back.
+ */
 export interface RoundRecord {
   round: number
   attempt: number
   modelHash: string
+  /** h[r-1]: hash of the model the round started from. */
+  baseHash: string
+  cohortHash: string
   survivorsHash: string
   cohort: number
   survivors: number
@@ -62,6 +74,11 @@ export interface RoundRecord {
   localLoss?: number
   /** This peer's ε (at the task's δ) after this round, with DP-FedAvg on. */
   epsilon?: number
+  /**
+   * Via 'sync': the verified links of the rounds before this one that the same sync adopted (oldest
+   * first), so that the data dir holds the whole chain and a restarted peer can serve it.
+   */
+  syncedLinks?: ChainLink[]
 }
 
 export interface DriverInit {
@@ -88,6 +105,24 @@ export interface DriverInit {
   ledger?: PrivacyLedger
   /** Called after a round's privacy cost was spent (to persist it), before the round's record. */
   onPrivacySpent?: (entry: LedgerEntry) => void | Promise<void>
+  /**
+   * The round-record chain this peer completed before (a peer with a data dir passes
+   * `linksFromRecords(await dir.roundRecords())`). Only the links that lead to `model` (walking back
+   * through `baseHash` from round `model.round`) are kept; the peer serves them to late joiners.
+   * Default: none (this peer can vouch for rounds it completes from now on only).
+   */
+  chain?: Iterable<ChainLink>
+  /** Peers asked at once for their head and chain (default ROUND_DEFAULTS.syncFanout). */
+  syncFanout?: number
+  /** Observers of the driver's progress, e.g. for metrics and status (called synchronously; must not throw). */
+  events?: DriverEvents
+}
+
+export interface DriverEvents {
+  /** An attempt of `round` entered `phase`: `join` when it starts, `done` or `aborted` when it ends. */
+  phase?(phase: Phase, round: number, attempt: number): void
+  /** A gossip message was rejected in validation, with the logged reason. */
+  rejected?(reason: string): void
 }
 
 interface Current {
@@ -128,8 +163,10 @@ export class RoundDriver {
   private futureBytes = 0
   /** Every message of the current and previous attempts, for sync answers. */
   private readonly history = new Map<string, Map<string, Uint8Array>>()
-  /** Results seen: round -> (peer -> model hash hex). */
-  private readonly results = new Map<number, Map<string, string>>()
+  /** Results seen: round -> (peer -> the chain link its Result describes). */
+  private readonly results = new Map<number, Map<string, ChainLink>>()
+  /** The verified round-record chain that leads to `params`, by round (served to peers that sync). */
+  private readonly chainLinks = new Map<number, ChainLink>()
   private readonly ownResults = new Map<number, string>()
   private readonly controller = new AbortController()
   /** Survivors of the last round this peer aggregated: the joins its next join window waits for. */
@@ -157,6 +194,7 @@ export class RoundDriver {
     this.modelHash = fromHex(init.channel.putBlob(float32Bytes(this.params)))
     this.completed = init.model.round
     this.round = this.completed + 1
+    for (const l of chainEndingAt(init.chain ?? [], { round: this.completed, model: toHex(this.modelHash) })) this.chainLinks.set(l.round, l)
     init.channel.listen(async (data, from) => await this.onGossip(data, from))
     init.channel.serveSync(async (req) => await this.answerSync(req))
   }
@@ -170,6 +208,11 @@ export class RoundDriver {
   get currentPhase (): Phase | undefined { return this.current?.machine.phase }
   get model (): { round: number, params: Float32Array, hash: string } {
     return { round: this.completed, params: this.params, hash: toHex(this.modelHash) }
+  }
+
+  /** The round-record chain this peer holds (and serves), oldest first; it ends at `model`. */
+  get chain (): ChainLink[] {
+    return [...this.chainLinks.values()].sort((a, b) => a.round - b.round)
   }
 
   /** Runs rounds until the last one is done or the signal aborts. */
@@ -265,6 +308,7 @@ export class RoundDriver {
     const onAbort = (): void => this.current?.settle('aborted')
     signal.addEventListener('abort', onAbort, { once: true })
     this.startTraining(signal)
+    this.init.events?.phase?.(Phase.Join, this.round, this.attempt)
     this.feed({ type: 'start' })
     if (this.training?.result != null && this.training.round === this.round) this.feed({ type: 'trained' })
     // Replay messages that arrived early for this attempt.
@@ -353,6 +397,7 @@ export class RoundDriver {
         cur.settle('aborted')
         return
       case 'phase':
+        this.init.events?.phase?.(e.to, r, this.attempt)
         // Waiting on other peers' messages from here on: if gossip lost some (the mask set, acks, shares),
         // pull them from neighbours while the phase lasts.
         if (e.to === Phase.Cohort || e.to === Phase.Shares || e.to === Phase.Survivors || e.to === Phase.Unmask) {
@@ -458,10 +503,15 @@ export class RoundDriver {
       vm = await openMessage(data)
     } catch (err) {
       this.rejected++
-      return { action: 'reject', reason: err instanceof WireError ? err.message : 'undecodable message' }
+      const reason = err instanceof WireError ? err.message : 'undecodable message'
+      this.init.events?.rejected?.(reason)
+      return { action: 'reject', reason }
     }
     const verdict = this.check(vm)
-    if (verdict.action === 'reject') this.rejected++
+    if (verdict.action === 'reject') {
+      this.rejected++
+      this.init.events?.rejected?.(verdict.reason)
+    }
     if (verdict.action === 'accept') queueMicrotask(() => this.accept(vm))
     return verdict
   }
@@ -472,7 +522,7 @@ export class RoundDriver {
     if (!bytesEqual(m.task, this.taskBytes)) return { action: 'reject', reason: 'wrong task' }
     if (m.round < 1 || m.round > this.lastRound) return { action: 'reject', reason: `round ${m.round} outside 1..${this.lastRound}` }
     if (m.result != null) {
-      if (m.result.modelHash.byteLength !== 32 || m.result.survivorsHash.byteLength !== 32) return { action: 'reject', reason: 'malformed result' }
+      if (m.result.modelHash.byteLength !== 32 || m.result.survivorsHash.byteLength !== 32 || (m.result.cohortHash != null && m.result.cohortHash.byteLength !== 32)) return { action: 'reject', reason: 'malformed result' }
       return { action: 'accept' }
     }
     if (m.round < this.round || (m.round === this.round && m.attempt < this.attempt)) return { action: 'ignore', reason: 'stale round' }
@@ -535,7 +585,10 @@ export class RoundDriver {
     const hex = toHex(m.result!.modelHash)
     let tally = this.results.get(r)
     if (tally == null) { tally = new Map(); this.results.set(r, tally) }
-    tally.set(vm.authorId, hex)
+    // A Result and its header are the round's whole chain link (cohortHash: '' from older peers).
+    tally.set(vm.authorId, {
+      round: r, attempt: m.attempt, baseHash: toHex(m.base), cohortHash: m.result!.cohortHash != null ? toHex(m.result!.cohortHash) : '', survivorsHash: toHex(m.result!.survivorsHash), resultHash: hex
+    })
     const own = this.ownResults.get(r)
     if (own != null) this.compareResult(r, vm.authorId, hex, own)
     // Someone finished a round this peer has not: if we are mid-way in an earlier round, or retrying
@@ -756,12 +809,19 @@ export class RoundDriver {
     const hex = this.init.channel.putBlob(bytes)
     this.ownResults.set(this.round, hex)
     this.lastSurvivors = survivors
-    for (const [peer, h] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, h, hex)
+    for (const [peer, l] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, l.resultHash, hex)
     const epsilon = this.privacyOn ? this.ledger.epsilon().epsilon : undefined
+    const cohortHash = m.cohort?.hash ?? new Uint8Array(32)
+    const link: ChainLink = {
+      round: this.round, attempt: m.params.attempt, baseHash: toHex(m.params.base), cohortHash: toHex(cohortHash), survivorsHash: toHex(survivorsHash), resultHash: hex
+    }
+    this.chainLinks.set(link.round, link)
     const record: RoundRecord = {
       round: this.round,
-      attempt: this.attempt,
+      attempt: link.attempt,
       modelHash: hex,
+      baseHash: link.baseHash,
+      cohortHash: link.cohortHash,
       survivorsHash: toHex(survivorsHash),
       cohort,
       survivors,
@@ -776,7 +836,7 @@ export class RoundDriver {
     }
     await this.publish({
       ...this.header(cur),
-      result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors, epsilon }
+      result: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, modelHash: modelHash as Uint8Array<ArrayBuffer>, survivors, epsilon, cohortHash: cohortHash as Uint8Array<ArrayBuffer> }
     })
     this.attempt = 0
     this.emitRecord(record, next)
@@ -801,68 +861,165 @@ export class RoundDriver {
       const h = this.history.get(`${req.round}/${req.attempt}`)
       if (h != null) for (const [hex, b] of h) if (!held.has(hex)) envelopes.push(b as Uint8Array<ArrayBuffer>)
     }
-    return SyncResponse.encode({ headRound: this.completed, headModel: this.modelHash as Uint8Array<ArrayBuffer>, envelopes })
+    const chain = req.chainFrom != null && req.chainFrom > 0 ? await this.chainPage(req.chainFrom, req.chainTo ?? 0) : undefined
+    return SyncResponse.encode({ headRound: this.completed, headModel: this.modelHash as Uint8Array<ArrayBuffer>, envelopes, chain })
   }
 
-  /** Asks a few peers for their newest model; adopts it if it is ahead of ours. */
-  private async syncHead (signal: AbortSignal): Promise<void> {
-    const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: 0, attempt: 0, have: [] })
-    let answers: Uint8Array[] = []
+  /** The links this peer holds for rounds from..to (to = 0: its head), at most a page, signed with its head. */
+  private async chainPage (from: number, to: number): Promise<SignedChain> {
+    const head = { round: this.completed, model: toHex(this.modelHash) }
+    const last = Math.min(head.round, to > 0 ? to : Infinity, from + ROUND_DEFAULTS.chainPageLinks - 1)
+    const links: ChainLink[] = []
+    for (let r = from; r <= last; r++) {
+      const l = this.chainLinks.get(r)
+      if (l == null) break
+      links.push(l)
+    }
+    return await signChainPage(this.init.key, { task: this.taskBytes, head, links })
+  }
+
+  /**
+   * Asks a few peers for their head and the chain links from this peer's next round to it, a page at a
+   * time; verifies every answer (chain.ts: consecutive rounds, each link starting from the previous one's
+   * model, the first from ours, the last producing the head), logs each rejected one naming the peer and
+   * the broken link, and adopts the best-vouched chain whose head model can be fetched. Returns whether
+   * it adopted one.
+   *
+   * A peer that restarted without the link of its own last round (killed between saving the checkpoint
+   * and appending the round's record) asks from that round instead, anchored on the link before it, and
+   * takes only chains whose first link produced the model it holds: so it can vouch for it again.
+   */
+  private async syncHead (signal: AbortSignal): Promise<boolean> {
+    const pageLinks = ROUND_DEFAULTS.chainPageLinks
+    const prefix: ChainLink[] = []
+    const own = toHex(this.modelHash)
+    const before = this.chainLinks.get(this.completed - 1)
+    const repair = this.completed > 1 && !this.chainLinks.has(this.completed) && before != null
+    let from = repair ? this.completed : this.completed + 1
+    let base = repair ? before.resultHash : own
+    for (let page = 0; page < ROUND_DEFAULTS.maxChainPages && !signal.aborted; page++) {
+      let answers = await this.requestChain(from, signal)
+      if (repair && page === 0) {
+        answers = answers.filter(a => {
+          const first = a.links[0]
+          if (first == null || first.round !== from || first.resultHash === own) return true
+          this.log(`chain sync: rejected the chain of ${a.peer}: round ${from}: resultHash ${first.resultHash.slice(0, 12)}… is not this peer's model ${own.slice(0, 12)}…`)
+          return false
+        })
+      }
+      const { candidates, rejected } = rankChains(answers, { from, base, pageLinks })
+      for (const r of rejected) this.log(`chain sync: rejected the chain of ${r.peer}: ${r.reason}`)
+      let partial: ChainCandidate | undefined
+      for (const c of candidates) {
+        if (c.links[c.links.length - 1].round < c.head.round) { partial ??= c; continue }
+        if (await this.adoptChain([...prefix, ...c.links], c.peers, c.voters.length, signal)) return true
+      }
+      if (partial == null) return false
+      // A full page short of the head: take it and ask for the next one, from where it ends.
+      const last = partial.links[partial.links.length - 1]
+      prefix.push(...partial.links)
+      from = last.round + 1
+      base = last.resultHash
+    }
+    return false
+  }
+
+  /** One chain request to a few peers: their signed answers from peers ahead of round `from - 1`. */
+  private async requestChain (from: number, signal: AbortSignal): Promise<ChainAnswer[]> {
+    const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: 0, attempt: 0, have: [], chainFrom: from })
+    let answers: Uint8Array[]
     try {
-      answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal, fanout: 3 })
-    } catch { return }
-    const heads = new Map<string, { round: number, votes: number }>()
+      answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal, fanout: this.init.syncFanout ?? ROUND_DEFAULTS.syncFanout })
+    } catch { return [] }
+    const out: ChainAnswer[] = []
+    let unchained = 0
     for (const a of answers) {
+      let res: SyncResponse
+      try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
+      if (res.headRound < from) continue
+      if (res.chain == null) { unchained++; continue }
       try {
-        const res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any)
-        if (res.headRound <= this.completed || res.headModel.byteLength !== 32) continue
-        const k = toHex(res.headModel)
-        const e = heads.get(k) ?? { round: res.headRound, votes: 0 }
-        e.votes++
-        heads.set(k, e)
-      } catch { /* skip */ }
+        const answer = await openChainPage(res.chain, { task: this.taskBytes, maxLinks: ROUND_DEFAULTS.chainPageLinks })
+        if (answer.head.round >= from) out.push(answer)
+      } catch (err) {
+        this.log(`chain sync: ${(err as Error).message}`)
+      }
     }
-    const best = [...heads.entries()].sort((a, b) => b[1].round - a[1].round || b[1].votes - a[1].votes)[0]
-    if (best != null) await this.adopt(best[1].round, best[0], signal)
+    if (unchained > 0) this.log(`chain sync: ${unchained} peer(s) ahead of round ${from - 1} sent no chain; their models are not adopted unverified`)
+    return out
   }
 
-  /** After a failed attempt: if the swarm completed this round (or later), fetch its model. */
+  /**
+   * After a failed attempt: if the swarm completed this round (or later), catch up. The Results of this
+   * very round that start from this peer's model are whole chain links (the one most peers signed is
+   * taken); a later round needs the links in between, which `syncHead` fetches and verifies.
+   */
   private async catchUp (round: number, signal: AbortSignal): Promise<boolean> {
-    let target: { round: number, hash: string } | undefined
-    for (const [r, tally] of this.results) {
-      if (r < round || tally.size === 0) continue
-      const votes = new Map<string, number>()
-      for (const h of tally.values()) votes.set(h, (votes.get(h) ?? 0) + 1)
-      const [hash] = [...votes.entries()].sort((a, b) => b[1] - a[1])[0]
-      if (target == null || r > target.round) target = { round: r, hash }
+    const later = [...this.results].some(([r, tally]) => r > round && tally.size > 0)
+    if (later && await this.syncHead(signal)) return true
+    const base = toHex(this.modelHash)
+    const votes = new Map<string, { link: ChainLink, peers: string[] }>()
+    for (const [peer, l] of this.results.get(round) ?? []) {
+      if (l.baseHash !== base || linkProblem(l) != null) continue
+      const k = LINK_FIELDS.map(f => l[f]).join('/')
+      const v = votes.get(k) ?? { link: l, peers: [] }
+      v.peers.push(peer)
+      votes.set(k, v)
     }
-    if (target == null) return false
-    return await this.adopt(target.round, target.hash, signal)
+    const best = [...votes.values()].sort((a, b) => b.peers.length - a.peers.length)[0]
+    if (best == null) return false
+    return await this.adoptChain([best.link], best.peers, best.peers.length, signal)
   }
 
-  private async adopt (round: number, hashHex: string, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Adopts verified links: fetches the model the last one produced by its hash (and checks the bytes'
+   * hash), then takes the model and the links. Logs and returns false, naming the peers that sent the
+   * chain, if that model cannot be had.
+   */
+  private async adoptChain (links: ChainLink[], peers: string[], votes: number, signal: AbortSignal): Promise<boolean> {
+    const head = links[links.length - 1]
+    const hashHex = head.resultHash
+    let params: Float32Array
     try {
       const bytes = this.init.channel.getBlob(hashHex) ?? await this.init.channel.fetchBlob(hashHex, { signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
-      const params = float32FromBytes(bytes)
-      if (params.length !== this.params.length) throw new DriverError(`model ${hashHex.slice(0, 16)} has ${params.length} parameters, expected ${this.params.length}`)
-      const started = Date.now()
-      this.params = params
-      this.modelHash = fromHex(hashHex)
-      this.completed = round
-      this.round = round + 1
-      this.attempt = 0
-      this.ownResults.set(round, hashHex)
-      this.log(`synced to round ${round} (model ${hashHex.slice(0, 16)})`)
-      const record: RoundRecord = {
-        round, attempt: 0, modelHash: hashHex, survivorsHash: '', cohort: 0, survivors: 0, member: false, leader: false,
-        via: 'sync', startedAt: started, endedAt: Date.now(), ...this.trafficDelta()
-      }
-      this.emitRecord(record, params)
-      return true
+      if (toHex(sha256(bytes)) !== hashHex) throw new DriverError('the bytes fetched do not have that hash')
+      params = float32FromBytes(bytes)
+      if (params.length !== this.params.length) throw new DriverError(`it has ${params.length} parameters, expected ${this.params.length}`)
     } catch (err) {
-      if (!signal.aborted) this.log(`could not fetch model ${hashHex.slice(0, 16)} of round ${round}: ${(err as Error).message}`)
+      if (!signal.aborted) this.log(`chain sync: rejected the chain of ${peers.join(', ')}: round ${head.round}: its model ${hashHex.slice(0, 16)} cannot be used: ${(err as Error).message}`)
       return false
     }
+    const started = Date.now()
+    // (A chain that only gives back the link of this peer's own last round leaves its state as it is.)
+    if (head.round > this.completed) {
+      this.params = params
+      this.modelHash = fromHex(hashHex)
+      this.completed = head.round
+      this.round = head.round + 1
+      this.attempt = 0
+    }
+    for (const l of links) this.chainLinks.set(l.round, l)
+    this.ownResults.set(head.round, hashHex)
+    this.log(`synced to round ${head.round} (model ${hashHex.slice(0, 16)}): ${links.length} chain link(s) from round ${links[0].round} verified, vouched for by ${votes} peer(s)`)
+    const record: RoundRecord = {
+      round: head.round,
+      attempt: head.attempt,
+      modelHash: hashHex,
+      baseHash: head.baseHash,
+      cohortHash: head.cohortHash,
+      survivorsHash: head.survivorsHash,
+      cohort: 0,
+      survivors: 0,
+      member: false,
+      leader: false,
+      via: 'sync',
+      startedAt: started,
+      endedAt: Date.now(),
+      ...this.trafficDelta(),
+      ...(links.length > 1 ? { syncedLinks: links.slice(0, -1) } : {})
+    }
+    this.emitRecord(record, params)
+    return true
   }
 }
 

@@ -22,3 +22,11 @@ export const FILE_MODE = 0o644
 
 /** Suffix of temporary files written by `writeFileAtomic`; leftovers are removed when a data dir opens. */
 export const TEMP_SUFFIX = '.tmp'
+
+/** What the process running on the data dir is doing, for `fedswarm status` (see status-file.ts). */
+export const STATUS_FILE = 'status.json'
+export const STATUS_FILE_VERSION = 1
+/** `status.json` is rewritten at most this often... */
+export const DEFAULT_STATUS_INTERVAL_MS = 1000
+/** ...and at least this often while the process runs. */
+export const DEFAULT_STATUS_HEARTBEAT_MS = 15_000

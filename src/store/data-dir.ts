@@ -7,6 +7,7 @@
  * <dir>/models/<round>-<hash>.bin   the newest checkpoints of each task (see model-file.ts)
  * <dir>/rounds.jsonl    round records, one JSON object per line (see round-log.ts)
  * <dir>/privacy-ledger.jsonl   the peer's DP spending, one LedgerEntry per line (same format; src/dp/ledger.ts)
+ * <dir>/status.json     what the running process is doing, for `fedswarm status` (see status-file.ts)
  * ```
  *
  * Writes are crash-safe (temp file + fsync + rename, or fsynced appends) and run one at a time.

@@ -33,7 +33,8 @@ export async function loadOrCreateIdentity (path: string, options: LoadIdentityO
   return raced
 }
 
-async function readIdentity (path: string, options: LoadIdentityOptions): Promise<PrivateKey | undefined> {
+/** Reads the key at `path` without creating one: `undefined` if there is no file. */
+export async function readIdentity (path: string, options: LoadIdentityOptions = {}): Promise<PrivateKey | undefined> {
   let bytes: Uint8Array
   try {
     bytes = await readFile(path, { signal: options.signal })

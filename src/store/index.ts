@@ -14,8 +14,12 @@ export {
   type ModelFileHeader
 } from './model-file.ts'
 export { fsyncDir, writeFileAtomic, type WriteFileAtomicOptions } from './atomic-write.ts'
-export { loadOrCreateIdentity, type LoadIdentityOptions } from './identity.ts'
+export { loadOrCreateIdentity, readIdentity, type LoadIdentityOptions } from './identity.ts'
 export { isAlive, type Lock, type LockOwner } from './lock.ts'
 export {
   appendJsonLine, readJsonLines, repairJsonLines, type JsonRecord, type ReadJsonLinesOptions, type RoundLogOptions
 } from './round-log.ts'
+export {
+  createStatusWriter, readStatusFile, type PeerStatus, type StatusFields, type StatusRole, type StatusState, type StatusTask,
+  type StatusWriter, type StatusWriterInit
+} from './status-file.ts'

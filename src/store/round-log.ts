@@ -5,7 +5,7 @@
  * A bad line anywhere else is corruption and an error.
  */
 
-import { open, readFile } from 'node:fs/promises'
+import { open, readFile, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { FILE_MODE } from './constants.ts'
 import { fsyncDir } from './atomic-write.ts'
@@ -28,24 +28,40 @@ export interface ReadJsonLinesOptions extends RoundLogOptions {
 const NEWLINE = 0x0a
 const CHUNK = 64 * 1024
 
-/** Appends one record as a line and fsyncs it. `record` must be a JSON-serializable object. */
+/**
+ * Appends one record as a line and fsyncs it. `record` must be a JSON-serializable object.
+ *
+ * The whole line is written (a short write is continued) and, if writing or syncing fails (say the disk
+ * is full), the log is cut back to its old length, so a failed append never leaves a partial line for
+ * the next append to run into. Appending to an empty (new) log also fsyncs the directory, so the new
+ * file's entry survives a crash. (Fixed: a plain `write` could write part of the line and report
+ * success, and the first append to a new log never synced its directory entry.)
+ */
 export async function appendJsonLine (path: string, record: object, options: RoundLogOptions = {}): Promise<void> {
   if (typeof record !== 'object' || record === null || Array.isArray(record)) {
     throw new TypeError(`a round record must be a JSON object (got ${Array.isArray(record) ? 'an array' : String(record)})`)
   }
-  const line = `${JSON.stringify(record)}\n` // throws TypeError for cycles and bigints
+  const line = Buffer.from(`${JSON.stringify(record)}\n`) // throws TypeError for cycles and bigints
   options.signal?.throwIfAborted()
-  let file
+  let file: FileHandle | undefined
+  let size: number | undefined
   try {
     file = await open(path, 'a', FILE_MODE)
-    await file.write(line)
+    size = (await file.stat()).size
+    for (let done = 0; done < line.byteLength;) {
+      const { bytesWritten } = await file.write(line, done, line.byteLength - done)
+      if (bytesWritten <= 0) throw new Error('the file system accepted no bytes')
+      done += bytesWritten
+    }
     await file.datasync()
   } catch (err) {
+    if (file !== undefined && size !== undefined) await file.truncate(size).then(async () => await file?.datasync()).catch(() => {})
     if (isAbort(err)) throw err
     throw new StoreError(`cannot append to ${path}: ${fsReason(err)}`, path, { cause: err })
   } finally {
     await file?.close()
   }
+  if (size === 0) await fsyncDir(dirname(path))
 }
 
 /**

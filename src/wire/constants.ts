@@ -8,6 +8,9 @@ export const WIRE_VERSION = 1
 /** Domain tag prefixed to a RoundMessage body before it is signed. */
 export const ENVELOPE_DOMAIN = new TextEncoder().encode('fedswarm/envelope/v1')
 
+/** Domain tag prefixed to an encoded ChainPage before its responder signs it (src/round/chain-wire.ts). */
+export const CHAIN_DOMAIN = new TextEncoder().encode('fedswarm/chain/v1')
+
 /**
  * gossipsub caps one frame at 4 MiB; 256 KiB of that is kept for the signature, key and piggy-backed
  * control messages, so one message carries at most this much. Anything larger is sent as a blob.

@@ -587,6 +587,11 @@ export namespace RoundMessage {
     value: number
   }
 
+  export interface RoundMessageResultCohortHashFieldEvent {
+    field: '$.result.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface RoundMessageSharesCohortHashFieldEvent {
     field: '$.shares.cohortHash'
     value: Uint8Array<ArrayBuffer>
@@ -662,7 +667,7 @@ export namespace RoundMessage {
     return decodeMessage(buf, RoundMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesRecipientFieldEvent | RoundMessageSharesBoxesBoxFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesPeerFieldEvent | RoundMessageUnmaskSharesKindFieldEvent | RoundMessageUnmaskSharesShareFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesRecipientFieldEvent | RoundMessageSharesBoxesBoxFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesPeerFieldEvent | RoundMessageUnmaskSharesKindFieldEvent | RoundMessageUnmaskSharesShareFieldEvent> {
     return streamMessage(buf, RoundMessage.codec(), opts)
   }
 }
@@ -2362,6 +2367,7 @@ export interface Result {
   modelHash: Uint8Array<ArrayBuffer>
   survivors: number
   epsilon?: number
+  cohortHash?: Uint8Array<ArrayBuffer>
 }
 
 export namespace Result {
@@ -2394,6 +2400,11 @@ export namespace Result {
           w.double(obj.epsilon)
         }
 
+        if (obj.cohortHash != null) {
+          w.uint32(42)
+          w.bytes(obj.cohortHash)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2424,6 +2435,10 @@ export namespace Result {
             }
             case 4: {
               obj.epsilon = reader.double()
+              break
+            }
+            case 5: {
+              obj.cohortHash = reader.bytes()
               break
             }
             default: {
@@ -2469,6 +2484,13 @@ export namespace Result {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.cohortHash`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2501,6 +2523,11 @@ export namespace Result {
     value: number
   }
 
+  export interface ResultCohortHashFieldEvent {
+    field: '$.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Result>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Result.codec())
   }
@@ -2509,7 +2536,7 @@ export namespace Result {
     return decodeMessage(buf, Result.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Result>): Generator<ResultSurvivorsHashFieldEvent | ResultModelHashFieldEvent | ResultSurvivorsFieldEvent | ResultEpsilonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Result>): Generator<ResultSurvivorsHashFieldEvent | ResultModelHashFieldEvent | ResultSurvivorsFieldEvent | ResultEpsilonFieldEvent | ResultCohortHashFieldEvent> {
     return streamMessage(buf, Result.codec(), opts)
   }
 }
@@ -2519,6 +2546,8 @@ export interface SyncRequest {
   round: number
   attempt: number
   have: Uint8Array<ArrayBuffer>[]
+  chainFrom?: number
+  chainTo?: number
 }
 
 export namespace SyncRequest {
@@ -2551,6 +2580,16 @@ export namespace SyncRequest {
             w.uint32(34)
             w.bytes(value)
           }
+        }
+
+        if (obj.chainFrom != null) {
+          w.uint32(40)
+          w.uint32(obj.chainFrom)
+        }
+
+        if (obj.chainTo != null) {
+          w.uint32(48)
+          w.uint32(obj.chainTo)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2588,6 +2627,14 @@ export namespace SyncRequest {
               }
 
               obj.have.push(reader.bytes())
+              break
+            }
+            case 5: {
+              obj.chainFrom = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.chainTo = reader.uint32()
               break
             }
             default: {
@@ -2645,6 +2692,20 @@ export namespace SyncRequest {
 
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.chainFrom`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.chainTo`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2678,6 +2739,16 @@ export namespace SyncRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SyncRequestChainFromFieldEvent {
+    field: '$.chainFrom'
+    value: number
+  }
+
+  export interface SyncRequestChainToFieldEvent {
+    field: '$.chainTo'
+    value: number
+  }
+
   export function encode (obj: Partial<SyncRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncRequest.codec())
   }
@@ -2686,7 +2757,7 @@ export namespace SyncRequest {
     return decodeMessage(buf, SyncRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestTaskFieldEvent | SyncRequestRoundFieldEvent | SyncRequestAttemptFieldEvent | SyncRequestHaveFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRequest>): Generator<SyncRequestTaskFieldEvent | SyncRequestRoundFieldEvent | SyncRequestAttemptFieldEvent | SyncRequestHaveFieldEvent | SyncRequestChainFromFieldEvent | SyncRequestChainToFieldEvent> {
     return streamMessage(buf, SyncRequest.codec(), opts)
   }
 }
@@ -2695,6 +2766,7 @@ export interface SyncResponse {
   headRound: number
   headModel: Uint8Array<ArrayBuffer>
   envelopes: Uint8Array<ArrayBuffer>[]
+  chain?: SignedChain
 }
 
 export namespace SyncResponse {
@@ -2722,6 +2794,11 @@ export namespace SyncResponse {
             w.uint32(26)
             w.bytes(value)
           }
+        }
+
+        if (obj.chain != null) {
+          w.uint32(34)
+          SignedChain.codec().encode(obj.chain, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2754,6 +2831,12 @@ export namespace SyncResponse {
               }
 
               obj.envelopes.push(reader.bytes())
+              break
+            }
+            case 4: {
+              obj.chain = SignedChain.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.chain
+              })
               break
             }
             default: {
@@ -2804,6 +2887,13 @@ export namespace SyncResponse {
 
               break
             }
+            case 4: {
+              yield * SignedChain.codec().stream(reader, reader.uint32(), `${prefix}.chain`, {
+                limits: opts.limits?.chain
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2832,6 +2922,21 @@ export namespace SyncResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SyncResponseChainSignerFieldEvent {
+    field: '$.chain.signer'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SyncResponseChainPageFieldEvent {
+    field: '$.chain.page'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SyncResponseChainSignatureFieldEvent {
+    field: '$.chain.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<SyncResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SyncResponse.codec())
   }
@@ -2840,7 +2945,558 @@ export namespace SyncResponse {
     return decodeMessage(buf, SyncResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseHeadRoundFieldEvent | SyncResponseHeadModelFieldEvent | SyncResponseEnvelopesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncResponse>): Generator<SyncResponseHeadRoundFieldEvent | SyncResponseHeadModelFieldEvent | SyncResponseEnvelopesFieldEvent | SyncResponseChainSignerFieldEvent | SyncResponseChainPageFieldEvent | SyncResponseChainSignatureFieldEvent> {
     return streamMessage(buf, SyncResponse.codec(), opts)
+  }
+}
+
+export interface ChainLink {
+  round: number
+  attempt: number
+  baseHash: Uint8Array<ArrayBuffer>
+  cohortHash: Uint8Array<ArrayBuffer>
+  survivorsHash: Uint8Array<ArrayBuffer>
+  resultHash: Uint8Array<ArrayBuffer>
+}
+
+export namespace ChainLink {
+  let _codec: Codec<ChainLink>
+
+  export const codec = (): Codec<ChainLink> => {
+    if (_codec == null) {
+      _codec = message<ChainLink>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.round != null && obj.round !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.round)
+        }
+
+        if ((obj.attempt != null && obj.attempt !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.attempt)
+        }
+
+        if ((obj.baseHash != null && obj.baseHash.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.baseHash)
+        }
+
+        if ((obj.cohortHash != null && obj.cohortHash.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.cohortHash)
+        }
+
+        if ((obj.survivorsHash != null && obj.survivorsHash.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.survivorsHash)
+        }
+
+        if ((obj.resultHash != null && obj.resultHash.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.resultHash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          round: 0,
+          attempt: 0,
+          baseHash: uint8ArrayAlloc(0),
+          cohortHash: uint8ArrayAlloc(0),
+          survivorsHash: uint8ArrayAlloc(0),
+          resultHash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.round = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.attempt = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.baseHash = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.cohortHash = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.survivorsHash = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.resultHash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.round`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.attempt`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.baseHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.cohortHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.survivorsHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.resultHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ChainLinkRoundFieldEvent {
+    field: '$.round'
+    value: number
+  }
+
+  export interface ChainLinkAttemptFieldEvent {
+    field: '$.attempt'
+    value: number
+  }
+
+  export interface ChainLinkBaseHashFieldEvent {
+    field: '$.baseHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ChainLinkCohortHashFieldEvent {
+    field: '$.cohortHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ChainLinkSurvivorsHashFieldEvent {
+    field: '$.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ChainLinkResultHashFieldEvent {
+    field: '$.resultHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<ChainLink>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ChainLink.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ChainLink>): ChainLink {
+    return decodeMessage(buf, ChainLink.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ChainLink>): Generator<ChainLinkRoundFieldEvent | ChainLinkAttemptFieldEvent | ChainLinkBaseHashFieldEvent | ChainLinkCohortHashFieldEvent | ChainLinkSurvivorsHashFieldEvent | ChainLinkResultHashFieldEvent> {
+    return streamMessage(buf, ChainLink.codec(), opts)
+  }
+}
+
+export interface ChainPage {
+  task: Uint8Array<ArrayBuffer>
+  headRound: number
+  headModel: Uint8Array<ArrayBuffer>
+  links: ChainLink[]
+}
+
+export namespace ChainPage {
+  let _codec: Codec<ChainPage>
+
+  export const codec = (): Codec<ChainPage> => {
+    if (_codec == null) {
+      _codec = message<ChainPage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.task != null && obj.task.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.task)
+        }
+
+        if ((obj.headRound != null && obj.headRound !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.headRound)
+        }
+
+        if ((obj.headModel != null && obj.headModel.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.headModel)
+        }
+
+        if (obj.links != null && obj.links.length > 0) {
+          for (const value of obj.links) {
+            w.uint32(34)
+            ChainLink.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          task: uint8ArrayAlloc(0),
+          headRound: 0,
+          headModel: uint8ArrayAlloc(0),
+          links: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.task = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.headRound = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.headModel = reader.bytes()
+              break
+            }
+            case 4: {
+              if (opts.limits?.links != null && obj.links.length === opts.limits.links) {
+                throw new MaxLengthError('Decode error - repeated field "links" had too many elements')
+              }
+
+              obj.links.push(ChainLink.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.links$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          links: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.task`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.headRound`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.headModel`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.links != null && obj.links === opts.limits.links) {
+                throw new MaxLengthError('Streaming decode error - repeated field "links" had too many elements')
+              }
+
+              for (const evt of ChainLink.codec().stream(reader, reader.uint32(), `${prefix}.links[]`, {
+                limits: opts.limits?.links$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.links
+                }
+              }
+
+              obj.links++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ChainPageTaskFieldEvent {
+    field: '$.task'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ChainPageHeadRoundFieldEvent {
+    field: '$.headRound'
+    value: number
+  }
+
+  export interface ChainPageHeadModelFieldEvent {
+    field: '$.headModel'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ChainPageLinksRoundFieldEvent {
+    field: '$.links[].round'
+    value: number
+    index: number
+  }
+
+  export interface ChainPageLinksAttemptFieldEvent {
+    field: '$.links[].attempt'
+    value: number
+    index: number
+  }
+
+  export interface ChainPageLinksBaseHashFieldEvent {
+    field: '$.links[].baseHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ChainPageLinksCohortHashFieldEvent {
+    field: '$.links[].cohortHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ChainPageLinksSurvivorsHashFieldEvent {
+    field: '$.links[].survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ChainPageLinksResultHashFieldEvent {
+    field: '$.links[].resultHash'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<ChainPage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ChainPage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ChainPage>): ChainPage {
+    return decodeMessage(buf, ChainPage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ChainPage>): Generator<ChainPageTaskFieldEvent | ChainPageHeadRoundFieldEvent | ChainPageHeadModelFieldEvent | ChainPageLinksRoundFieldEvent | ChainPageLinksAttemptFieldEvent | ChainPageLinksBaseHashFieldEvent | ChainPageLinksCohortHashFieldEvent | ChainPageLinksSurvivorsHashFieldEvent | ChainPageLinksResultHashFieldEvent> {
+    return streamMessage(buf, ChainPage.codec(), opts)
+  }
+}
+
+export interface SignedChain {
+  signer: Uint8Array<ArrayBuffer>
+  page: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace SignedChain {
+  let _codec: Codec<SignedChain>
+
+  export const codec = (): Codec<SignedChain> => {
+    if (_codec == null) {
+      _codec = message<SignedChain>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.signer != null && obj.signer.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.signer)
+        }
+
+        if ((obj.page != null && obj.page.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.page)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          signer: uint8ArrayAlloc(0),
+          page: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.signer = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.page = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.signer`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.page`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SignedChainSignerFieldEvent {
+    field: '$.signer'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedChainPageFieldEvent {
+    field: '$.page'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedChainSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<SignedChain>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SignedChain.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedChain>): SignedChain {
+    return decodeMessage(buf, SignedChain.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedChain>): Generator<SignedChainSignerFieldEvent | SignedChainPageFieldEvent | SignedChainSignatureFieldEvent> {
+    return streamMessage(buf, SignedChain.codec(), opts)
   }
 }
