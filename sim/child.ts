@@ -43,6 +43,7 @@ async function handle (msg: any): Promise<void> {
       dropout: msg.dropout,
       seed: msg.seed,
       log: (line) => send({ type: 'log', line }),
+      onEvent: (event) => send({ type: 'event', event }),
       onRecord: (rec: PeerRecord, params: Float32Array) => {
         swarmRound = Math.max(swarmRound, rec.round)
         const first = !sentParams.has(rec.modelHash)

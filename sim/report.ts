@@ -3,6 +3,9 @@
  * agreement counts, timing and traffic, and the live line printed while the swarm runs.
  */
 import type { RoundRecord } from '../src/round/driver.ts'
+import { formatBytes } from '../src/report/format.ts'
+
+export { formatBytes }
 
 export interface RoundRow {
   round: number
@@ -23,6 +26,11 @@ export interface RoundRow {
   bytesSentPerPeer: number
   bytesReceivedPerPeer: number
   epsilon: number | null
+  /**
+   * Mean seconds the peers that aggregated the round spent in each of its phases (`join`, `cohort`,
+   * `shares`, `update`, `survivors`, `unmask`, `aggregate`), from the drivers' phase events.
+   */
+  phaseSeconds?: Record<string, number>
 }
 
 export interface SimReport {
@@ -39,10 +47,18 @@ export interface SimReport {
   finalAccuracy: number | null
   /** Why the simulation ended before its last round, if it did (e.g. every peer's privacy budget is spent). */
   stopped?: string
+  /** Probability that a peer crashes in a round (`--dropout`). */
+  dropout?: number
+  /** Test examples each round was evaluated on (absent: the whole test set). */
+  evalLimit?: number
+  /** The command-line flags the run was started with (set by `fedswarm sim`). */
+  flags?: Record<string, string | boolean>
 }
 
 export interface PeerRecord extends RoundRecord {
   peer: string
+  /** Milliseconds this peer's driver spent in each phase of the round (sim/phase-clock.ts). */
+  phaseMs?: Record<string, number>
 }
 
 /** Majority hash and counts for one round from all peers' records of it. */
@@ -55,6 +71,7 @@ export function summarizeRound (round: number, records: PeerRecord[], prevEnd: n
   const sent = records.reduce((s, r) => s + r.roundSent, 0)
   const received = records.reduce((s, r) => s + r.roundReceived, 0)
   const first = own.find(r => r.modelHash === modelHash)
+  const phaseSeconds = meanPhaseSeconds(own)
   return {
     round,
     cohort: first?.cohort ?? 0,
@@ -66,16 +83,22 @@ export function summarizeRound (round: number, records: PeerRecord[], prevEnd: n
     attempts: Math.max(1, ...own.map(r => r.attempt + 1)),
     seconds: (end - prevEnd) / 1000,
     bytesSentPerPeer: Math.round(sent / Math.max(1, peers)),
-    bytesReceivedPerPeer: Math.round(received / Math.max(1, peers))
+    bytesReceivedPerPeer: Math.round(received / Math.max(1, peers)),
+    ...(phaseSeconds != null ? { phaseSeconds } : {})
   }
 }
 
-export function formatBytes (n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`
-  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} kB`
-  return `${n} B`
+/** Mean seconds per phase over the records that carry phase times (undefined if none does). */
+export function meanPhaseSeconds (records: readonly PeerRecord[]): Record<string, number> | undefined {
+  const timed = records.filter(r => r.phaseMs != null)
+  if (timed.length === 0) return undefined
+  const sums: Record<string, number> = {}
+  for (const r of timed) for (const [phase, ms] of Object.entries(r.phaseMs!)) sums[phase] = (sums[phase] ?? 0) + ms
+  const mean: Record<string, number> = {}
+  for (const [phase, ms] of Object.entries(sums)) mean[phase] = Math.round(ms / timed.length) / 1000
+  return mean
 }
+
 
 /** The largest ε any peer reported after this round (the worst-off peer), or null without DP. */
 export function roundEpsilon (records: readonly PeerRecord[]): number | null {

@@ -23,6 +23,16 @@ import { createUpdateSource } from '../src/peer/update-source.ts'
 import { roundEpsilon, summarizeRound } from './report.ts'
 import type { PeerRecord, RoundRow, SimReport } from './report.ts'
 import { Phase } from '../src/round/phases.ts'
+import { PhaseClock } from '../src/report/phase-clock.ts'
+
+/** What the swarm's peers do, as it happens (for progress lines and the dashboard). */
+export type SimEvent =
+  /** Peer `peer` (its index) entered `phase` of `round`. */
+  | { type: 'phase', peer: number, phase: Phase, round: number, attempt: number }
+  /** Peer `peer` crashed (fault injection) in `round`. */
+  | { type: 'crashed', peer: number, round: number }
+  /** Peer `peer` came back after a crash. */
+  | { type: 'restarted', peer: number }
 
 export interface SimInit {
   task: Task
@@ -39,6 +49,8 @@ export interface SimInit {
   evalLimit?: number
   log?: (line: string) => void
   onRow?: (row: RoundRow) => void
+  /** Every peer's phase changes, crashes and restarts (default: none); must not throw. */
+  onEvent?: (event: SimEvent) => void
   signal?: AbortSignal
 }
 
@@ -81,12 +93,16 @@ export class PeerHost {
   private readonly random: () => number
   private readonly log: (line: string) => void
   private readonly onRecord: (rec: PeerRecord, params: Float32Array) => void
+  private readonly onEvent: (event: SimEvent) => void
   private readonly memPrefix: string
   private stopped = false
   /** Addresses of peers in other processes, to link new or restarted peers to. */
   remoteAddrs: string[] = []
 
-  constructor (init: { task: Task, taskId: string, trainer: Trainer, transport: 'memory' | 'tcp', dropout: number, seed: number, log: (l: string) => void, onRecord: (rec: PeerRecord, params: Float32Array) => void }) {
+  constructor (init: {
+    task: Task, taskId: string, trainer: Trainer, transport: 'memory' | 'tcp', dropout: number, seed: number, log: (l: string) => void,
+    onRecord: (rec: PeerRecord, params: Float32Array) => void, onEvent?: (event: SimEvent) => void
+  }) {
     this.task = init.task
     this.taskId = init.taskId
     this.trainer = init.trainer
@@ -95,6 +111,7 @@ export class PeerHost {
     this.random = seededRandom(init.seed)
     this.log = init.log
     this.onRecord = init.onRecord
+    this.onEvent = init.onEvent ?? (() => {})
     this.memPrefix = `sim-${process.pid}-${Date.now()}`
   }
 
@@ -120,6 +137,7 @@ export class PeerHost {
   startDriver (p: LocalPeer, signal: AbortSignal, meshPeers: number): void {
     if (p.node == null) throw new SimulationError(`peer ${p.index} has no node`)
     const channel = createSwarmChannel(p.node, { taskId: this.taskId })
+    const clock = new PhaseClock()
     const driver = new RoundDriver({
       task: this.task,
       taskId: this.taskId,
@@ -129,9 +147,16 @@ export class PeerHost {
       model: p.model,
       meshPeers,
       log: (line) => this.log(`peer ${p.index}: ${line}`),
+      events: {
+        phase: (phase, round, attempt) => {
+          clock.enter(phase, round)
+          this.onEvent({ type: 'phase', peer: p.index, phase, round, attempt })
+        }
+      },
       onRound: (rec: RoundRecord, params: Float32Array) => {
         p.model = { round: rec.round, params }
-        this.onRecord({ ...rec, peer: p.id }, params)
+        const phaseMs = rec.via === 'aggregate' ? clock.take(rec.round) : undefined
+        this.onRecord({ ...rec, peer: p.id, ...(phaseMs != null ? { phaseMs } : {}) }, params)
       }
     })
     p.driver = driver
@@ -162,6 +187,7 @@ export class PeerHost {
           p.crashed = true
           p.returnAt = p.crash.round + 1 + Math.floor(this.random() * 2)
           p.crash = undefined
+          this.onEvent({ type: 'crashed', peer: p.index, round: d.currentRound })
           d.stop()
           await p.running
           await p.node?.stop()
@@ -175,6 +201,7 @@ export class PeerHost {
         await this.startNode(p)
         await relink(p)
         this.startDriver(p, signal, 1)
+        this.onEvent({ type: 'restarted', peer: p.index })
       }
     }
   }
@@ -224,13 +251,14 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     if (!models.has(rec.modelHash)) models.set(rec.modelHash, params)
   }
 
-  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord })
+  const onEvent = (event: SimEvent): void => { try { init.onEvent?.(event) } catch {} }
+  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord, onEvent })
   const children: ChildProcess[] = []
   let livePeers = (): number => host.peers.filter(p => !p.crashed).length
 
   try {
     if (init.transport === 'tcp' && init.processes > 0) {
-      const remote = await startChildren(init, taskId, parts, children, onRecord, log, signal)
+      const remote = await startChildren(init, taskId, parts, children, onRecord, onEvent, log, signal)
       livePeers = () => remote.live()
     } else {
       for (let i = 0; i < init.peers; i++) await host.addPeer(i, parts[i], m0)
@@ -306,7 +334,9 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     rounds: rows,
     mismatches: rows.filter(r => r.peersAgreeing !== r.peersCompleted).length,
     finalAccuracy: last?.accuracy ?? null,
-    ...(stopped != null ? { stopped } : {})
+    ...(stopped != null ? { stopped } : {}),
+    dropout: init.dropout,
+    ...(init.evalLimit != null ? { evalLimit: init.evalLimit } : {})
   }
 }
 
@@ -317,6 +347,7 @@ interface ChildHandle { proc: ChildProcess, addrs: string[], live: number }
 async function startChildren (
   init: SimInit, taskId: string, parts: Uint32Array[], children: ChildProcess[],
   onRecord: (rec: PeerRecord, params?: Float32Array) => void,
+  onEvent: (event: SimEvent) => void,
   log: (l: string) => void, signal: AbortSignal
 ): Promise<{ live: () => number }> {
   const n = Math.min(init.processes, init.peers)
@@ -332,6 +363,7 @@ async function startChildren (
     proc.on('message', (msg: any) => {
       if (msg.type === 'record') onRecord(msg.record, msg.params != null ? new Float32Array(msg.params) : undefined)
       else if (msg.type === 'log') log(msg.line)
+      else if (msg.type === 'event') onEvent(msg.event)
       else if (msg.type === 'live') h.live = msg.live
     })
     proc.on('exit', (code) => { if (!signal.aborted && code !== 0) log(`child process ${c} exited with code ${code}`) })

@@ -7,6 +7,8 @@
 import { join } from 'node:path'
 import { NetworkError, bootstrapAddressProblem, loadNetwork, shortTaskId } from '../config/index.ts'
 import { parseMetricsAddress } from '../metrics/index.ts'
+import { parseDashboardAddress } from '../dashboard/index.ts'
+import { createOutput, outputLevel } from './output.ts'
 import { fedswarmHome } from './home.ts'
 import { runPeer } from './run-peer.ts'
 import type { Backend } from './run-peer.ts'
@@ -25,11 +27,18 @@ export interface JoinOptions {
   exitWhenDone?: boolean
   backend: Backend
   metrics?: string
+  /** `host:port` of the live dashboard. */
+  dashboard?: string
+  /** One JSON object per line instead of text. */
+  json?: boolean
+  quiet?: boolean
   verbose?: boolean
 }
 
 export async function runJoin (networkName: string, o: JoinOptions): Promise<number> {
   if (o.metrics != null) parseMetricsAddress(o.metrics) // bad values fail before anything else
+  if (o.dashboard != null) parseDashboardAddress(o.dashboard)
+  const output = createOutput({ json: o.json === true, level: outputLevel(o) })
   const network = await loadNetwork(networkName)
   for (const address of o.bootstrap) {
     const problem = bootstrapAddressProblem(address)
@@ -42,7 +51,9 @@ export async function runJoin (networkName: string, o: JoinOptions): Promise<num
       file: network.file, field: 'bootstrap', code: 'ERR_NETWORK_NO_BOOTSTRAP'
     })
   }
-  process.stdout.write(`network ${network.name} (${network.file}), task ${network.task.name} from ${network.taskSource}, ${bootstrap.length} bootstrap peer(s)${mdns ? ', mDNS' : ''}${network.dht ? ', DHT' : ''}${network.relay ? ', relays' : ''}\n`)
+  output.info('network', `network ${network.name} (${network.file}), task ${network.task.name} from ${network.taskSource}, ${bootstrap.length} bootstrap peer(s)${mdns ? ', mDNS' : ''}${network.dht ? ', DHT' : ''}${network.relay ? ', relays' : ''}`, {
+    network: network.name, file: network.file, task: network.task.name, taskId: network.taskId, bootstrap, mdns, dht: network.dht, relay: network.relay
+  })
   return await runPeer({
     task: network.task,
     taskId: network.taskId,
@@ -55,6 +66,8 @@ export async function runJoin (networkName: string, o: JoinOptions): Promise<num
     exitWhenDone: o.exitWhenDone,
     backend: o.backend,
     metrics: o.metrics,
+    dashboard: o.dashboard,
+    output,
     network: { name: network.name, dht: network.dht, relay: network.relay, publicNetwork: network.publicNetwork }
   })
 }

@@ -20,7 +20,8 @@ export const EXIT_USAGE = 2
 const USER_ERRORS = new Set([
   'TaskError', 'DatasetError', 'PartitionError', 'StoreError', 'NetError', 'InvalidMultiaddrError', 'UnknownTransportError',
   'UnsupportedAddressError', 'ListenAddressInUseError', 'ListenError', 'InvalidBootstrapAddressError', 'InvalidPrivateKeyError',
-  'BootstrapUnreachableError', 'SimulationError', 'UsageError', 'BackendError', 'DataSpecError', 'NetworkError', 'MetricsError'
+  'BootstrapUnreachableError', 'SimulationError', 'UsageError', 'BackendError', 'DataSpecError', 'NetworkError', 'MetricsError',
+  'DashboardError'
 ])
 
 export async function main (argv: string[]): Promise<number> {
@@ -53,22 +54,27 @@ export async function main (argv: string[]): Promise<number> {
     .addOption(new Option('--model <kind>', 'model').choices(['mlp', 'cnn', 'logreg']))
     .option('--hidden <sizes>', 'hidden layer sizes of the mlp, comma separated (e.g. 200,200)')
     .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']))
+    .option('--normalize <none|standard>', 'standardize inputs, (x − mean) / std with the dataset\'s published mean and std (default none)')
     .option('--partition <spec>', 'iid | dirichlet:<alpha> | shards:<per-peer>')
     .option('--seed <n>', 'seed of M[0], partitioning and fault injection')
     .option('--local-epochs <n>', 'local epochs per round')
     .option('--batch <n>', 'local batch size')
     .option('--lr <x>', 'local learning rate')
     .addOption(new Option('--optimizer <name>', 'local optimizer').choices(['sgd', 'momentum', 'adam']))
+    .option('--lr-schedule <constant|step|cosine>', 'learning rate over the rounds: step = ×1, ×0.5 after half, ×0.25 after 3/4 of the rounds (or of the rounds the privacy budget affords) (default constant)')
     .option('--dropout <p>', 'probability that a peer crashes in a round (it comes back later)', '0')
     .addOption(new Option('--transport <name>', 'how peers talk').choices(['memory', 'tcp']).default('memory'))
     .option('--processes <n>', 'with --transport tcp: spread the peers over this many child processes', '0')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('--workers <n>', 'training worker threads per process')
     .option('--eval-limit <n>', 'test examples used to evaluate each round (default all)')
-    .option('--report <file>', 'write the JSON report here')
-    .option('--json', 'print the report as JSON instead of the table')
-    .option('--quiet', 'no per-peer log lines')
-    .option('--verbose', 'stack traces on errors, and every peer log line')
+    .option('--report <file>', 'write the JSON report here (and the HTML report next to it: r.json -> r.html)')
+    .option('--report-html <file>', 'write the self-contained HTML report (charts, settings) here')
+    .option('--no-report-html', 'do not write the HTML report next to --report')
+    .option('--dashboard <host:port>', 'serve a live, read-only dashboard at http://<host:port>/ (:port = 127.0.0.1; port 0: any free port)')
+    .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…}, then {"type":"summary",…,"report":{…}})')
+    .option('--quiet', 'print only the final summary')
+    .option('--verbose', 'stack traces on errors, every peer log line and every phase change')
     .action(async (opts) => { code = await runSim(opts) })
 
   program.command('node')
@@ -82,7 +88,10 @@ export async function main (argv: string[]): Promise<number> {
     .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
-    .option('--verbose', 'stack traces on errors')
+    .option('--dashboard <host:port>', 'serve a live, read-only dashboard at http://<host:port>/ (:port = 127.0.0.1; port 0: any free port)')
+    .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
+    .option('--quiet', 'print only endpoint addresses and the final line')
+    .option('--verbose', 'stack traces on errors, and every phase change')
     .action(async (opts) => { code = await runNode(opts) })
 
   program.command('bootstrap')
@@ -108,7 +117,10 @@ export async function main (argv: string[]): Promise<number> {
     .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
-    .option('--verbose', 'stack traces on errors')
+    .option('--dashboard <host:port>', 'serve a live, read-only dashboard at http://<host:port>/ (:port = 127.0.0.1; port 0: any free port)')
+    .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
+    .option('--quiet', 'print only endpoint addresses and the final line')
+    .option('--verbose', 'stack traces on errors, and every phase change')
     .action(async (network: string, opts) => { code = await runJoin(network, opts) })
 
   program.command('status')

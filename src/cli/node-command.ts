@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path'
 import { readTaskFile, shortTaskId, taskId as computeTaskId } from '../config/index.ts'
+import { createOutput, outputLevel } from './output.ts'
 import { runPeer } from './run-peer.ts'
 import type { Backend } from './run-peer.ts'
 
@@ -20,6 +21,11 @@ export interface NodeOptions {
   backend: Backend
   /** `host:port` of a Prometheus endpoint. */
   metrics?: string
+  /** `host:port` of the live dashboard. */
+  dashboard?: string
+  /** One JSON object per line instead of text. */
+  json?: boolean
+  quiet?: boolean
   verbose?: boolean
 }
 
@@ -36,6 +42,8 @@ export async function runNode (o: NodeOptions): Promise<number> {
     mdns: o.mdns,
     exitWhenDone: o.exitWhenDone,
     backend: o.backend,
-    metrics: o.metrics
+    metrics: o.metrics,
+    dashboard: o.dashboard,
+    output: createOutput({ json: o.json === true, level: outputLevel(o) })
   })
 }

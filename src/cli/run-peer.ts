@@ -1,8 +1,9 @@
 /**
  * The peer loop behind `fedswarm node` and `fedswarm join`: loads this peer's data, opens its data dir
  * (identity, checkpoints, round records, privacy ledger), starts the libp2p node, runs the round driver
- * until the task is done or SIGINT / SIGTERM, and reports progress on stdout, in `status.json` (for
- * `fedswarm status`) and, with `metrics`, on a Prometheus endpoint.
+ * until the task is done or SIGINT / SIGTERM, and reports progress on stdout (text or JSON lines), in
+ * `status.json` (for `fedswarm status`), with `metrics` on a Prometheus endpoint and with `dashboard`
+ * on a live web page.
  */
 import { createPrivacyLedger } from '../dp/ledger.ts'
 import { shortTaskId } from '../config/index.ts'
@@ -12,7 +13,9 @@ import {
   createMetricsRegistry, createMetricsServer, createNodeMetrics, createRoundMetrics, parseMetricsAddress
 } from '../metrics/index.ts'
 import type { MetricsServer } from '../metrics/index.ts'
-import { createPeerNode, dialBootstrap, waitForRelayAddress } from '../net/index.ts'
+import { PeerDashboardFeed, createDashboardServer, parseDashboardAddress } from '../dashboard/index.ts'
+import type { DashboardServer } from '../dashboard/index.ts'
+import { createPeerNode, dialBootstrap, nodeBytes, waitForRelayAddress } from '../net/index.ts'
 import type { PeerNode } from '../net/index.ts'
 import { createSwarmChannel } from '../net/swarm-channel.ts'
 import { createUpdateSource } from '../peer/update-source.ts'
@@ -23,6 +26,8 @@ import { RoundDriver } from '../round/driver.ts'
 import { STATUS_FILE, createStatusWriter, openDataDir } from '../store/index.ts'
 import type { StatusWriter } from '../store/index.ts'
 import { join } from 'node:path'
+import { createOutput } from './output.ts'
+import type { Output } from './output.ts'
 
 export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu'
 
@@ -56,6 +61,10 @@ export interface RunPeerOptions {
   backend: Backend
   /** `host:port` of a Prometheus endpoint (default: none). */
   metrics?: string
+  /** `host:port` of the live dashboard (default: none). */
+  dashboard?: string
+  /** Where progress lines go: text or JSON lines, quiet / normal / verbose (default: text, normal). */
+  output?: Output
   /** Settings from a network file (default: no DHT, no relay, private network). */
   network?: PeerNetworkSettings
 }
@@ -65,11 +74,13 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
   const { task, taskId: id } = o
   // Bad --metrics values fail before anything is loaded.
   const metricsAddress = o.metrics != null ? parseMetricsAddress(o.metrics) : undefined
+  const dashboardAddress = o.dashboard != null ? parseDashboardAddress(o.dashboard) : undefined
+  const out = o.output ?? createOutput()
   // --data paths are relative to where the command runs.
   const selection = parseDataSpec(o.data, { baseDir: process.cwd(), template: task.dataset })
   const controller = new AbortController()
   const stop = (): void => {
-    process.stdout.write('shutting down…\n')
+    out.info('shutdown', 'shutting down…')
     controller.abort()
   }
   process.once('SIGINT', stop)
@@ -79,6 +90,8 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
   let node: PeerNode | undefined
   createNodeMetrics(registry, { node: () => node })
   let metricsServer: MetricsServer | undefined
+  let dashboardServer: DashboardServer | undefined
+  let feed: PeerDashboardFeed | undefined
   let dir: Awaited<ReturnType<typeof openDataDir>> | undefined
   let trainer: ReturnType<typeof createTrainer> | undefined
   let status: StatusWriter | undefined
@@ -86,7 +99,12 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
   try {
     if (metricsAddress != null) {
       metricsServer = await createMetricsServer({ listen: metricsAddress, registry, signal: controller.signal })
-      process.stdout.write(`metrics on ${metricsServer.url}\n`)
+      out.summary('metrics', `metrics on ${metricsServer.url}`, { url: metricsServer.url })
+    }
+    if (dashboardAddress != null) {
+      feed = new PeerDashboardFeed({ task, taskId: id, bytes: () => node != null ? nodeBytes(node) : { sent: 0, received: 0 } })
+      dashboardServer = await createDashboardServer({ listen: dashboardAddress, store: feed.store, signal: controller.signal })
+      out.summary('dashboard', `dashboard on ${dashboardServer.url}`, { url: dashboardServer.url })
     }
     const dataset = await loadDataset(selection.dataset, { baseDir: process.cwd() })
     let indices: Uint32Array | undefined
@@ -114,9 +132,15 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
     })
     const peerNode = node
     const addresses = (): string[] => peerNode.getMultiaddrs().map(String)
-    process.stdout.write(`peer ${node.peerId.toString()}\n`)
-    for (const a of addresses()) process.stdout.write(`listening on ${a}\n`)
-    process.stdout.write(`task ${task.name} (${shortTaskId(id)}), data ${o.data} (${indices?.length ?? dataset.trainY.length} examples), data dir ${dir.path}, starting after round ${model.round}, backend ${await trainer.backend()}\n`)
+    out.info('peer', `peer ${node.peerId.toString()}`, { peerId: node.peerId.toString() })
+    for (const a of addresses()) out.info('listening', `listening on ${a}`, { address: a })
+    const examples = indices?.length ?? dataset.trainY.length
+    const backend = await trainer.backend()
+    out.info('task', `task ${task.name} (${shortTaskId(id)}), data ${o.data} (${examples} examples), data dir ${dir.path}, starting after round ${model.round}, backend ${backend}`, {
+      task: task.name, taskId: id, data: o.data, examples, dataDir: dir.path, startRound: model.round, backend
+    })
+    feed?.peer(node.peerId.toString())
+    const dashboard = feed
 
     const ledger = createPrivacyLedger({ delta: task.privacy.delta, targetEpsilon: task.privacy.targetEpsilon, entries: await dir.ledgerEntries() })
     roundMetrics.epsilon(ledger.epsilon().epsilon)
@@ -143,20 +167,23 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
       }
     })
     status = statusWriter
-    const onConnections = (): void => statusWriter.update({ connections: peerNode.getConnections().length, addresses: addresses() })
+    const onConnections = (): void => {
+      statusWriter.update({ connections: peerNode.getConnections().length, addresses: addresses() })
+      dashboard?.connections(peerNode.getConnections().length)
+    }
     node.addEventListener('connection:open', onConnections)
     node.addEventListener('connection:close', onConnections)
     node.addEventListener('self:peer:update', onConnections)
 
     if (o.bootstrap.length > 0) await dialBootstrap(node, o.bootstrap, { signal: controller.signal })
     if (net?.dht === true) {
-      discovery = startTaskDiscovery({ node, taskId: id, signal: controller.signal, log: (line) => process.stdout.write(`${line}\n`) })
+      discovery = startTaskDiscovery({ node, taskId: id, signal: controller.signal, log: (line) => out.info('log', line) })
     }
     if (net?.relay === true) {
       // Behind NAT the relay address is how other peers reach us; without one we still dial out.
       waitForRelayAddress(node, { signal: controller.signal }).then(
-        (relayed) => process.stdout.write(`reachable through a relay: ${String(relayed)}\n`),
-        (err: Error) => { if (!controller.signal.aborted) process.stdout.write(`no relay address: ${err.message}\n`) }
+        (relayed) => out.info('relay', `reachable through a relay: ${String(relayed)}`, { address: String(relayed) }),
+        (err: Error) => { if (!controller.signal.aborted) out.info('relay', `no relay address: ${err.message}`, { error: err.message }) }
       )
     }
     const driver = new RoundDriver({
@@ -164,18 +191,23 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
       taskId: id,
       key,
       channel: createSwarmChannel(node, { taskId: id }),
-      updates: createUpdateSource({ task, trainer, dataset: selection.dataset, baseDir: process.cwd(), indices }),
+      updates: createUpdateSource({ task, trainer, dataset: selection.dataset, baseDir: process.cwd(), indices, examples: dataset.trainY.length }),
       model,
       // The round chain this peer completed before a restart, so it can serve and extend it.
       chain: linksFromRecords(await dir.roundRecords()),
       // The privacy ledger survives restarts: what this peer spent is in its data dir.
       ledger,
       onPrivacySpent: async (entry) => await dir!.appendLedgerEntry(entry),
-      log: (line) => process.stdout.write(`${line}\n`),
+      log: (line) => {
+        out.info('log', line)
+        dashboard?.log(line)
+      },
       events: {
         phase: (phase, round, attempt) => {
           roundMetrics.phase(phase, round)
           statusWriter.update({ state: 'running', round, attempt, phase })
+          dashboard?.phase(phase, round, attempt)
+          out.verbose('phase', `round ${round} attempt ${attempt}: ${phase}`, { round, attempt, phase })
         },
         rejected: (reason) => roundMetrics.rejected(reason)
       },
@@ -189,9 +221,23 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
         roundMetrics.roundCompleted(rec.round)
         roundMetrics.epsilon(epsilon)
         statusWriter.update({ roundsCompleted: rec.round, lastModelHash: rec.modelHash, epsilon })
-        process.stdout.write(`round ${rec.round}: model ${rec.modelHash.slice(0, 16)} via ${rec.via}, cohort ${rec.cohort}, survivors ${rec.survivors}` +
+        dashboard?.round(rec, ev, rec.epsilon != null || task.privacy.dpFedAvg || task.privacy.dpSgd ? epsilon : null)
+        out.info('round', `round ${rec.round}: model ${rec.modelHash.slice(0, 16)} via ${rec.via}, cohort ${rec.cohort}, survivors ${rec.survivors}` +
           `${rec.member ? ', member' : ''}${rec.leader ? ', leader' : ''}${ev != null ? `, accuracy ${(ev.accuracy * 100).toFixed(2)}% (2,000 test examples)` : ''}` +
-          `${rec.epsilon != null ? `, ε ${rec.epsilon.toFixed(3)} (δ ${task.privacy.delta})` : ''}\n`)
+          `${rec.epsilon != null ? `, ε ${rec.epsilon.toFixed(3)} (δ ${task.privacy.delta})` : ''}`, {
+          round: rec.round,
+          modelHash: rec.modelHash,
+          via: rec.via,
+          cohort: rec.cohort,
+          survivors: rec.survivors,
+          member: rec.member,
+          leader: rec.leader,
+          accuracy: ev?.accuracy ?? null,
+          loss: ev?.loss ?? null,
+          epsilon: rec.epsilon ?? null,
+          bytesSent: rec.roundSent,
+          bytesReceived: rec.roundReceived
+        })
       }
     })
     statusWriter.update({ state: 'running' })
@@ -199,19 +245,20 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
     if (!controller.signal.aborted) {
       const done = driver.model
       statusWriter.update({ state: 'finished', round: undefined, attempt: undefined, phase: undefined })
-      process.stdout.write(`task finished at round ${done.round}, model ${done.hash}\n`)
+      dashboard?.state('finished')
+      out.summary('finished', `task finished at round ${done.round}, model ${done.hash}`, { round: done.round, modelHash: done.hash })
       if (o.exitWhenDone !== true) {
         // Stay up: late or restarted peers fetch the final model from us by hash.
-        process.stdout.write('serving the final model to late peers until stopped\n')
+        out.info('serving', 'serving the final model to late peers until stopped')
         await new Promise<void>(resolve => controller.signal.addEventListener('abort', () => resolve(), { once: true }))
       }
     }
-    process.stdout.write('stopped\n')
+    out.info('stopped', 'stopped')
     return 0
   } catch (err) {
     // Stopped (SIGINT / SIGTERM) while still starting up: a clean stop, not a failure.
     if (!controller.signal.aborted) throw err
-    process.stdout.write('stopped\n')
+    out.info('stopped', 'stopped')
     return 0
   } finally {
     process.off('SIGINT', stop)
@@ -219,6 +266,8 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
     discovery?.stop()
     await status?.close().catch(() => {})
     await metricsServer?.close().catch(() => {})
+    feed?.state('stopped')
+    await dashboardServer?.close().catch(() => {})
     await node?.stop().catch(() => {})
     await trainer?.close().catch(() => {})
     await dir?.close().catch(() => {})

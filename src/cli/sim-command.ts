@@ -1,13 +1,18 @@
 /**
  * `fedswarm sim`: builds the task from the defaults, an optional task file and the flags, runs the
- * simulator with a live line per round, prints a summary and writes the JSON report.
+ * simulator with a live line per round (`sim-live.ts`: progress line on a TTY, JSON lines with --json,
+ * optional live dashboard), prints a summary and writes the JSON and HTML reports.
  */
 import { writeFile } from 'node:fs/promises'
-import { createTask, readTaskFile } from '../config/index.ts'
+import { LR_SCHEDULES, NORMALIZE_MODES, createTask, readTaskFile } from '../config/index.ts'
 import type { Task } from '../config/types.ts'
 import { simulate } from '../../sim/simulate.ts'
-import { formatRow } from '../../sim/report.ts'
-import type { RoundRow } from '../../sim/report.ts'
+import type { SimReport } from '../../sim/report.ts'
+import { createDashboardServer, parseDashboardAddress } from '../dashboard/index.ts'
+import type { DashboardServer } from '../dashboard/index.ts'
+import { createOutput, outputLevel } from './output.ts'
+import { SimLive } from './sim-live.ts'
+import { reportHtmlPath, runFlags, writeReportHtml } from './sim-report-file.ts'
 import { UsageError } from './usage-error.ts'
 
 export interface SimOptions {
@@ -30,12 +35,16 @@ export interface SimOptions {
   model?: 'mlp' | 'cnn' | 'logreg'
   hidden?: string
   dataset?: 'mnist' | 'fashion-mnist'
+  /** `none` or `standard` (dataset.normalize). */
+  normalize?: string
   partition?: string
   seed?: string
   localEpochs?: string
   batch?: string
   lr?: string
   optimizer?: 'sgd' | 'momentum' | 'adam'
+  /** `constant`, `step` or `cosine` (training.lrSchedule). */
+  lrSchedule?: string
   dropout: string
   transport: 'memory' | 'tcp'
   processes: string
@@ -43,6 +52,10 @@ export interface SimOptions {
   workers?: string
   evalLimit?: string
   report?: string
+  /** `--report-html <file>`, or false with `--no-report-html` (default: next to --report). */
+  reportHtml?: string | false
+  /** `--dashboard <host:port>`: serve the live dashboard there. */
+  dashboard?: string
   json?: boolean
   quiet?: boolean
   verbose?: boolean
@@ -53,6 +66,13 @@ export function int (flag: string, value: string | undefined, min = 1): number |
   const n = Number(value)
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min} (got "${value}")`)
   return n
+}
+
+/** A flag that takes one of a few words, checked here so the error names the flag. */
+export function choice<T extends string> (flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value == null) return undefined
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`)
+  return value as T
 }
 
 export function num (flag: string, value: string | undefined, min: number, max: number): number | undefined {
@@ -97,12 +117,14 @@ export async function simTask (o: SimOptions): Promise<Task> {
     base.model = { ...(base.model ?? { kind: 'mlp' }), hidden }
   }
   if (o.dataset != null) base.dataset = { kind: o.dataset }
+  set(['dataset', 'normalize'], choice('--normalize', o.normalize, NORMALIZE_MODES))
   set(['partition'], o.partition)
   set(['seed'], int('--seed', o.seed, 0))
   set(['training', 'epochs'], int('--local-epochs', o.localEpochs))
   set(['training', 'batchSize'], int('--batch', o.batch))
   set(['training', 'learningRate'], num('--lr', o.lr, 1e-9, 100))
   set(['training', 'optimizer'], o.optimizer)
+  set(['training', 'lrSchedule'], choice('--lr-schedule', o.lrSchedule, LR_SCHEDULES))
   const task = createTask(base, { source: o.task ?? 'flags' })
   if (task.cohort.minSurvivors > peers) throw new UsageError(`--peers ${peers} is below cohort.minSurvivors ${task.cohort.minSurvivors}`)
   return task
@@ -114,15 +136,23 @@ export async function runSim (o: SimOptions): Promise<number> {
   const dropout = num('--dropout', o.dropout, 0, 0.9)!
   const processes = int('--processes', o.processes, 0)!
   if (processes > 0 && o.transport !== 'tcp') throw new UsageError('--processes needs --transport tcp')
-  const json = o.json === true
-  const out = (s: string): void => { if (!json) process.stdout.write(`${s}\n`) }
+  // Bad --dashboard values fail before anything is loaded.
+  const dashboardAddress = o.dashboard != null ? parseDashboardAddress(o.dashboard) : undefined
+  const htmlPath = reportHtmlPath(o)
+  const output = createOutput({ json: o.json === true, level: outputLevel(o) })
   const controller = new AbortController()
-  const onSignal = (): void => { out('interrupted: stopping the swarm…'); controller.abort() }
+  const onSignal = (): void => { output.info('interrupted', 'interrupted: stopping the swarm…'); controller.abort() }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  const rows: RoundRow[] = []
+  const live = new SimLive({ task, peers, output, dashboard: dashboardAddress != null })
+  let dashboard: DashboardServer | undefined
+  let report: SimReport | undefined
   try {
-    const report = await simulate({
+    if (dashboardAddress != null) {
+      dashboard = await createDashboardServer({ listen: dashboardAddress, store: live.store!, signal: controller.signal })
+      output.summary('dashboard', `dashboard on ${dashboard.url}`, { url: dashboard.url })
+    }
+    report = await simulate({
       task,
       peers,
       transport: o.transport,
@@ -132,23 +162,37 @@ export async function runSim (o: SimOptions): Promise<number> {
       workers: int('--workers', o.workers),
       evalLimit: int('--eval-limit', o.evalLimit),
       signal: controller.signal,
-      log: (line) => {
-        if (o.verbose === true || (o.quiet !== true && /MISMATCH|crashing|restarting|task |deadline|error|failed|privacy budget/i.test(line))) process.stderr.write(`  ${line}\n`)
-      },
-      onRow: (row) => { rows.push(row); out(formatRow(row, task.rounds)) }
+      log: live.log,
+      onRow: live.onRow,
+      onEvent: live.onEvent
     })
+    report.flags = runFlags(o)
+    live.finish(report, controller.signal.aborted)
     if (o.report != null) await writeFile(o.report, JSON.stringify(report, null, 2) + '\n')
-    if (json) process.stdout.write(JSON.stringify(report) + '\n')
+    if (htmlPath != null) await writeReportHtml(htmlPath, report)
     const disagreed = report.rounds.filter(r => r.peersAgreeing !== r.peersCompleted)
-    out(`\n${report.rounds.length}/${task.rounds} rounds in ${report.seconds.toFixed(1)} s, ${peers} peers, backend ${report.backend}; ` +
+    const files = [o.report, htmlPath].filter(f => f != null)
+    output.summary('summary', `\n${report.rounds.length}/${task.rounds} rounds in ${report.seconds.toFixed(1)} s, ${peers} peers, backend ${report.backend}; ` +
       `final accuracy ${report.finalAccuracy == null ? '-' : (report.finalAccuracy * 100).toFixed(2) + '%'}; ` +
       (disagreed.length === 0 ? 'every peer agreed in every round' : `PEERS DISAGREED in rounds ${disagreed.map(r => r.round).join(', ')}`) +
-      (o.report != null ? `; report in ${o.report}` : ''))
+      (files.length > 0 ? `; report in ${files.join(' and ')}` : ''), {
+      roundsCompleted: report.rounds.length,
+      rounds: task.rounds,
+      seconds: report.seconds,
+      peers,
+      finalAccuracy: report.finalAccuracy,
+      disagreedRounds: disagreed.map(r => r.round),
+      ...(o.report != null ? { reportFile: o.report } : {}),
+      ...(htmlPath != null ? { htmlFile: htmlPath } : {}),
+      report
+    })
     if (disagreed.length > 0) return 1
-    if (report.stopped != null) out(`stopped early: ${report.stopped}`)
+    if (report.stopped != null) output.summary('stopped', `stopped early: ${report.stopped}`, { reason: report.stopped })
     if (report.rounds.length < task.rounds && !controller.signal.aborted && report.stopped == null) return 1
     return 0
   } finally {
+    live.finish(report, controller.signal.aborted)
+    await dashboard?.close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }

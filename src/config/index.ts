@@ -3,8 +3,8 @@
  */
 
 export type {
-  Activation, AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, Optimizer, Task, TaskInit, TimeoutSpec,
-  TrainingSpec
+  Activation, AggregationSpec, CohortSpec, DatasetSpec, LrSchedule, ModelSpec, Normalize, NormalizeMode, Optimizer, Task,
+  TaskInit, TimeoutSpec, TrainingSpec
 } from './types.ts'
 export * from './constants.ts'
 export { TaskError, type TaskErrorCode, type TaskErrorInit } from './errors.ts'

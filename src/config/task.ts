@@ -4,21 +4,23 @@
  * (strict: every field present, no unknown fields, types and ranges checked).
  *
  * `validateTask` returns a fresh object and normalizes `partition` (`dirichlet:0.50` becomes
- * `dirichlet:0.5`), so equal tasks always have equal canonical JSON and task ids.
+ * `dirichlet:0.5`), so equal tasks always have equal canonical JSON and task ids. The two optional fields
+ * `dataset.normalize` and `training.lrSchedule` are left out when they hold their defaults (`none`,
+ * `constant`): a task that does not use them has the canonical JSON and id it had before they existed.
  */
 
 import {
   ACTIVATIONS, DATASET_KINDS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION, DEFAULT_CNN_DENSE, DEFAULT_CNN_FILTERS,
-  DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
+  DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_LR_SCHEDULE, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
   DEFAULT_PRIVACY, DEFAULT_SECURE_AGGREGATION, DEFAULT_SEED, DEFAULT_TASK_NAME, DEFAULT_TASK_SOURCE, DEFAULT_TIMEOUTS,
-  DEFAULT_TRAINING, MAX_LAYER_UNITS, MAX_NAME_LENGTH, MAX_SEED, MAX_TIMEOUT_MS, MIN_CLASSES, MIN_TIMEOUT_MS,
-  MODEL_KINDS, OPTIMIZERS, TASK_VERSION, WEIGHTINGS
+  DEFAULT_TRAINING, LR_SCHEDULES, MAX_LAYER_UNITS, MAX_NAME_LENGTH, MAX_SEED, MAX_TIMEOUT_MS, MIN_CLASSES, MIN_TIMEOUT_MS,
+  MODEL_KINDS, NORMALIZE_MODES, OPTIMIZERS, TASK_VERSION, WEIGHTINGS
 } from './constants.ts'
 import { didYouMean } from './did-you-mean.ts'
 import { TaskError, describeValue } from './errors.ts'
 import { formatPartition, parsePartition } from './partition.ts'
 import type {
-  AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, PrivacySpec, Task, TimeoutSpec, TrainingSpec
+  AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, Normalize, PrivacySpec, Task, TimeoutSpec, TrainingSpec
 } from './types.ts'
 
 export interface TaskOptions {
@@ -41,13 +43,16 @@ const MODEL_FIELDS: Readonly<Record<ModelSpec['kind'], readonly string[]>> = {
 }
 
 const DATASET_FIELDS: Readonly<Record<DatasetSpec['kind'], readonly string[]>> = {
-  mnist: ['kind'],
-  'fashion-mnist': ['kind'],
-  idx: ['kind', 'trainImages', 'trainLabels', 'testImages', 'testLabels', 'classes'],
-  csv: ['kind', 'train', 'test', 'labelColumn', 'classes', 'header']
+  mnist: ['kind', 'normalize'],
+  'fashion-mnist': ['kind', 'normalize'],
+  idx: ['kind', 'trainImages', 'trainLabels', 'testImages', 'testLabels', 'classes', 'normalize'],
+  csv: ['kind', 'train', 'test', 'labelColumn', 'classes', 'header', 'normalize']
 }
 
-const TRAINING_FIELDS = ['epochs', 'batchSize', 'learningRate', 'optimizer', 'momentum'] as const
+/** Fields of an explicit `dataset.normalize` object. */
+const NORMALIZE_FIELDS = ['mean', 'std'] as const
+
+const TRAINING_FIELDS = ['epochs', 'batchSize', 'learningRate', 'optimizer', 'momentum', 'lrSchedule'] as const
 const COHORT_FIELDS = ['size', 'minSurvivors', 'threshold'] as const
 const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate', 'clipNorm', 'weightCap'] as const
 const TIMEOUT_FIELDS = ['joinMs', 'cohortMs', 'updateMs', 'survivorsMs'] as const
@@ -197,8 +202,31 @@ function validateModel (v: Validator, model: unknown): ModelSpec {
   }
 }
 
+/** The dataset spec of its kind, plus `normalize` unless that is the default `none` (left out). */
 function validateDataset (v: Validator, dataset: unknown): DatasetSpec {
   const d = v.object(dataset, 'dataset')
+  const spec = validateDatasetKind(v, d)
+  const normalize = validateNormalize(v, d)
+  return normalize === undefined ? spec : { ...spec, normalize }
+}
+
+/**
+ * `dataset.normalize`: `none` (returned as `undefined`, i.e. left out of the task), `standard`, or an
+ * explicit `{ mean, std }` (finite mean, std > 0).
+ */
+function validateNormalize (v: Validator, d: Obj): Normalize | undefined {
+  const value = d.normalize
+  if (value === undefined || value === 'none') return undefined
+  if (value === 'standard') return value
+  const expected = `one of ${NORMALIZE_MODES.join(', ')}, or an object { "mean": m, "std": s } (s > 0)`
+  if (!isPlainObject(value)) v.fail('dataset.normalize', expected, value)
+  v.onlyKnown(value, 'dataset.normalize', NORMALIZE_FIELDS)
+  const mean = value.mean
+  if (typeof mean !== 'number' || !Number.isFinite(mean)) v.fail('dataset.normalize.mean', 'a finite number', mean)
+  return { mean: mean === 0 ? 0 : mean, std: v.positive(value, 'dataset.normalize', 'std') }
+}
+
+function validateDatasetKind (v: Validator, d: Obj): DatasetSpec {
   const kind = v.oneOf(d, 'dataset', 'kind', DATASET_KINDS)
   v.onlyKnown(d, 'dataset', DATASET_FIELDS[kind], `dataset.kind ${kind}`)
   const path = (key: string): string => v.string(d, 'dataset', key, `a non-empty path string (relative to the task file), required for dataset.kind ${kind}`)
@@ -230,13 +258,16 @@ function validateDataset (v: Validator, dataset: unknown): DatasetSpec {
 function validateTraining (v: Validator, training: unknown): TrainingSpec {
   const t = v.object(training, 'training')
   v.onlyKnown(t, 'training', TRAINING_FIELDS)
-  return {
+  const spec: TrainingSpec = {
     epochs: v.integer(t, 'training', 'epochs', 1),
     batchSize: v.integer(t, 'training', 'batchSize', 1),
     learningRate: v.positive(t, 'training', 'learningRate'),
     optimizer: v.oneOf(t, 'training', 'optimizer', OPTIMIZERS),
     momentum: v.momentum(t, 'training', 'momentum')
   }
+  // `constant` (the default) is left out, so tasks written before the field existed keep their ids.
+  const schedule = t.lrSchedule === undefined ? DEFAULT_LR_SCHEDULE : v.oneOf(t, 'training', 'lrSchedule', LR_SCHEDULES)
+  return schedule === DEFAULT_LR_SCHEDULE ? spec : { ...spec, lrSchedule: schedule }
 }
 
 function validateCohort (v: Validator, cohort: unknown): CohortSpec {

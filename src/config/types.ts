@@ -10,15 +10,39 @@ export type ModelSpec =
   | { kind: 'cnn', filters: number[], dense: number, activation: Activation }
   | { kind: 'logreg' }
 
+/** `none` (inputs as loaded) or `standard` (x becomes (x − mean) / std with one scalar mean and std). */
+export type NormalizeMode = 'none' | 'standard'
+
+/**
+ * `dataset.normalize`: every input value x of the training AND test sets becomes (x − mean) / std, with
+ * ONE scalar mean and std per dataset. `standard`: the published constants for `mnist` and
+ * `fashion-mnist` (DATASET_STATS), the scalar mean and std of the training inputs for `idx` and `csv`
+ * (data-dependent: they reveal two scalars of the training data). `{ mean, std }`: these values.
+ * `none` or absent = inputs as loaded (a validated task drops `none`, so old task ids stay as they were).
+ */
+export type Normalize = NormalizeMode | { mean: number, std: number }
+
+/** Fields every dataset kind may carry. */
+interface DatasetCommon {
+  normalize?: Normalize
+}
+
 export type DatasetSpec =
-  | { kind: 'mnist' }
-  | { kind: 'fashion-mnist' }
+  | ({ kind: 'mnist' } & DatasetCommon)
+  | ({ kind: 'fashion-mnist' } & DatasetCommon)
   /** The user's own data as IDX files (the MNIST format); paths relative to the task file. */
-  | { kind: 'idx', trainImages: string, trainLabels: string, testImages: string, testLabels: string, classes: number }
+  | ({ kind: 'idx', trainImages: string, trainLabels: string, testImages: string, testLabels: string, classes: number } & DatasetCommon)
   /** The user's own data as CSV: one example per row, numeric features, the label in `labelColumn`. */
-  | { kind: 'csv', train: string, test: string, labelColumn: number, classes: number, header: boolean }
+  | ({ kind: 'csv', train: string, test: string, labelColumn: number, classes: number, header: boolean } & DatasetCommon)
 
 export type Optimizer = 'sgd' | 'momentum' | 'adam'
+
+/**
+ * How the learning rate changes over the rounds (see src/learning/lr-schedule.ts): `constant`; `step`
+ * (×1 for the first half of the horizon, ×0.5 until 3/4, ×0.25 after); `cosine` (×½(1 + cos(π·f))).
+ * The horizon is `rounds`, or fewer when a DP-SGD privacy budget stops the peer earlier.
+ */
+export type LrSchedule = 'constant' | 'step' | 'cosine'
 
 export interface TrainingSpec {
   /** Local epochs per round. */
@@ -28,6 +52,8 @@ export interface TrainingSpec {
   optimizer: Optimizer
   /** Momentum for `momentum` (ignored otherwise). */
   momentum: number
+  /** Learning-rate schedule over rounds; absent = `constant` (a validated task drops `constant`). */
+  lrSchedule?: LrSchedule
 }
 
 export interface CohortSpec {

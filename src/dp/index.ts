@@ -1,7 +1,9 @@
 /**
- * Differential privacy: the Rényi-DP accountant of the subsampled Gaussian mechanism (accountant.ts)
- * and exact discrete Gaussian noise for distributed DP in the secure-aggregation ring (discrete-noise.ts).
+ * Differential privacy: the Rényi-DP accountant of the subsampled Gaussian mechanism (accountant.ts),
+ * exact discrete Gaussian noise for distributed DP in the secure-aggregation ring (discrete-noise.ts),
+ * the per-peer privacy ledger (ledger.ts) and the rounds a budget affords (budget.ts).
  */
 export * from './accountant.ts'
+export * from './budget.ts'
 export * from './discrete-noise.ts'
 export * from './ledger.ts'

