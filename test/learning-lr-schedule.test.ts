@@ -102,8 +102,8 @@ describe('the update source applies the schedule', () => {
     assert.ok(jobs.every(j => !('lrSchedule' in j.training)))
   })
 
-  test('constant (the default): every job gets task.training itself', async () => {
-    const task = seedTask()
+  test('constant (the plain default; a DP-SGD task sets it explicitly): every job gets task.training itself', async () => {
+    const task = seedTask({ training: { lrSchedule: 'constant' } })
     const { trainer, jobs } = recordingTrainer()
     const src = createUpdateSource({ task, trainer, dataset: task.dataset, indices: PEER })
     for (const r of [1, 12, 20]) await src.train(new Float32Array(4), r, { signal: new AbortController().signal })

@@ -4,6 +4,7 @@
  * each other's addresses through its DHT and reach each other through its relay. Its identity lives in
  * its data dir, so its `/p2p/<peer-id>` address (the one network files list) survives restarts.
  */
+import { DEFAULT_BOOTSTRAP_LISTEN, DEFAULT_BOOTSTRAP_MAX_CONNECTIONS } from './bootstrap-defaults.ts'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadNetwork } from '../config/index.ts'
@@ -17,10 +18,6 @@ import type { DataDir, StatusWriter } from '../store/index.ts'
 import { fedswarmHome } from './home.ts'
 import { int } from './sim-command.ts'
 
-/** Listen addresses of a bootstrap node: TCP 4001 and WebSockets 4002 on every interface. */
-export const DEFAULT_BOOTSTRAP_LISTEN: readonly string[] = Object.freeze(['/ip4/0.0.0.0/tcp/4001', '/ip4/0.0.0.0/tcp/4002/ws'])
-/** Connections a bootstrap node keeps at most (relay reservations hold one each). */
-export const DEFAULT_BOOTSTRAP_MAX_CONNECTIONS = 384
 
 export interface BootstrapOptions {
   listen: string[]
@@ -117,3 +114,5 @@ export async function runBootstrap (o: BootstrapOptions): Promise<number> {
 function withPeer (address: string, peer: string): string {
   return address.includes('/p2p/') ? address : `${address}/p2p/${peer}`
 }
+
+export { DEFAULT_BOOTSTRAP_LISTEN, DEFAULT_BOOTSTRAP_MAX_CONNECTIONS }

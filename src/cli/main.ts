@@ -3,12 +3,8 @@
  * Bad input ends in one line naming the problem and a non-zero exit; the stack trace only with `--verbose`.
  */
 import { Command, CommanderError, Option } from 'commander'
-import { runSim } from './sim-command.ts'
-import { runNode } from './node-command.ts'
-import { runPrivacy } from './privacy-command.ts'
-import { DEFAULT_BOOTSTRAP_LISTEN, DEFAULT_BOOTSTRAP_MAX_CONNECTIONS, runBootstrap } from './bootstrap-command.ts'
-import { runJoin } from './join-command.ts'
-import { runStatus } from './status-command.ts'
+// Commands are loaded when they run, so that `status` or `--help` do not load tfjs and libp2p.
+import { DEFAULT_BOOTSTRAP_LISTEN, DEFAULT_BOOTSTRAP_MAX_CONNECTIONS } from './bootstrap-defaults.ts'
 import { writeDefaultTask } from '../config/index.ts'
 export { UsageError } from './usage-error.ts'
 
@@ -75,7 +71,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…}, then {"type":"summary",…,"report":{…}})')
     .option('--quiet', 'print only the final summary')
     .option('--verbose', 'stack traces on errors, every peer log line and every phase change')
-    .action(async (opts) => { code = await runSim(opts) })
+    .action(async (opts) => { code = await (await import('./sim-command.ts')).runSim(opts) })
 
   program.command('node')
     .description('run one long-lived peer that trains with the swarm')
@@ -92,7 +88,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
     .option('--quiet', 'print only endpoint addresses and the final line')
     .option('--verbose', 'stack traces on errors, and every phase change')
-    .action(async (opts) => { code = await runNode(opts) })
+    .action(async (opts) => { code = await (await import('./node-command.ts')).runNode(opts) })
 
   program.command('bootstrap')
     .description('run a bootstrap node for a network: DHT server and circuit relay, identity kept in its data dir')
@@ -103,7 +99,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--max-connections <n>', `connections kept at most (default ${DEFAULT_BOOTSTRAP_MAX_CONNECTIONS})`)
     .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
     .option('--verbose', 'stack traces on errors')
-    .action(async (opts) => { code = await runBootstrap(opts) })
+    .action(async (opts) => { code = await (await import('./bootstrap-command.ts')).runBootstrap(opts) })
 
   program.command('join')
     .description('join a network\'s task (networks/<name>.json or a network file) with local data')
@@ -121,14 +117,14 @@ export async function main (argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
     .option('--quiet', 'print only endpoint addresses and the final line')
     .option('--verbose', 'stack traces on errors, and every phase change')
-    .action(async (network: string, opts) => { code = await runJoin(network, opts) })
+    .action(async (network: string, opts) => { code = await (await import('./join-command.ts')).runJoin(network, opts) })
 
   program.command('status')
     .description('what a data dir holds (peer, task, rounds, last model, ε) and what its running peer is doing')
     .option('--data-dir <dir>', 'the data dir (default: the only one under ./.fedswarm/ and ~/.fedswarm/)')
     .option('--json', 'print the status as JSON')
     .option('--verbose', 'stack traces on errors')
-    .action(async (opts) => { code = await runStatus(opts) })
+    .action(async (opts) => { code = await (await import('./status-command.ts')).runStatus(opts) })
 
   program.command('privacy')
     .description('ε of DP-SGD / the subsampled Gaussian mechanism from the RDP accountant (like TF Privacy\'s compute_dp_sgd_privacy)')
@@ -141,7 +137,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--delta <d>', 'target δ (default 1e-5)')
     .option('--json', 'print { epsilon, order, delta, sampleRate, steps } as JSON')
     .option('--verbose', 'stack traces on errors')
-    .action(async (opts) => { code = await runPrivacy(opts) })
+    .action(async (opts) => { code = await (await import('./privacy-command.ts')).runPrivacy(opts) })
 
   const task = program.command('task').description('task files')
   task.command('init')

@@ -23,6 +23,7 @@ import { startTaskDiscovery } from '../peer/task-discovery.ts'
 import type { TaskDiscovery } from '../peer/task-discovery.ts'
 import { linksFromRecords } from '../round/chain.ts'
 import { RoundDriver } from '../round/driver.ts'
+import type { RoundRecord } from '../round/driver.ts'
 import { STATUS_FILE, createStatusWriter, openDataDir } from '../store/index.ts'
 import type { StatusWriter } from '../store/index.ts'
 import { join } from 'node:path'
@@ -186,6 +187,7 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
         (err: Error) => { if (!controller.signal.aborted) out.info('relay', `no relay address: ${err.message}`, { error: err.message }) }
       )
     }
+    let evaluations: Promise<void> = Promise.resolve()
     const driver = new RoundDriver({
       task,
       taskId: id,
@@ -215,33 +217,40 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
         await dir!.saveModel({ taskId: id, round: rec.round, hash: rec.modelHash, params })
         // The record (a link of the round chain) is durable before the slower evaluation starts.
         await dir!.appendRoundRecord({ ...rec })
-        // Evaluated on this peer's own test set (the test part of --data).
-        const ev = await trainer!.evaluate({ model: task.model, dataset: selection.dataset, baseDir: process.cwd(), params, limit: 2000 }, { signal: controller.signal }).catch(() => undefined)
         const epsilon = ledger.epsilon().epsilon
         roundMetrics.roundCompleted(rec.round)
         roundMetrics.epsilon(epsilon)
         statusWriter.update({ roundsCompleted: rec.round, lastModelHash: rec.modelHash, epsilon })
-        dashboard?.round(rec, ev, rec.epsilon != null || task.privacy.dpFedAvg || task.privacy.dpSgd ? epsilon : null)
-        out.info('round', `round ${rec.round}: model ${rec.modelHash.slice(0, 16)} via ${rec.via}, cohort ${rec.cohort}, survivors ${rec.survivors}` +
-          `${rec.member ? ', member' : ''}${rec.leader ? ', leader' : ''}${ev != null ? `, accuracy ${(ev.accuracy * 100).toFixed(2)}% (2,000 test examples)` : ''}` +
-          `${rec.epsilon != null ? `, ε ${rec.epsilon.toFixed(3)} (δ ${task.privacy.delta})` : ''}`, {
-          round: rec.round,
-          modelHash: rec.modelHash,
-          via: rec.via,
-          cohort: rec.cohort,
-          survivors: rec.survivors,
-          member: rec.member,
-          leader: rec.leader,
-          accuracy: ev?.accuracy ?? null,
-          loss: ev?.loss ?? null,
-          epsilon: rec.epsilon ?? null,
-          bytesSent: rec.roundSent,
-          bytesReceived: rec.roundReceived
-        })
+        // The evaluation runs on its own chain, so a slow one never holds back the next round's
+        // checkpoint and record (the driver waits for this callback before the next one).
+        evaluations = evaluations.then(async () => await report(rec, params, epsilon))
+          .catch(err => out.info('error', `round ${rec.round}: evaluation failed: ${(err as Error).message}`))
       }
     })
+    const report = async (rec: RoundRecord, params: Float32Array, epsilon: number): Promise<void> => {
+      // Evaluated on this peer's own test set (the test part of --data).
+      const ev = controller.signal.aborted ? undefined : await trainer!.evaluate({ model: task.model, dataset: selection.dataset, baseDir: process.cwd(), params, limit: 2000 }, { signal: controller.signal }).catch(() => undefined)
+      dashboard?.round(rec, ev, rec.epsilon != null || task.privacy.dpFedAvg || task.privacy.dpSgd ? epsilon : null)
+      out.info('round', `round ${rec.round}: model ${rec.modelHash.slice(0, 16)} via ${rec.via}, cohort ${rec.cohort}, survivors ${rec.survivors}` +
+        `${rec.member ? ', member' : ''}${rec.leader ? ', leader' : ''}${ev != null ? `, accuracy ${(ev.accuracy * 100).toFixed(2)}% (2,000 test examples)` : ''}` +
+        `${rec.epsilon != null ? `, ε ${rec.epsilon.toFixed(3)} (δ ${task.privacy.delta})` : ''}`, {
+        round: rec.round,
+        modelHash: rec.modelHash,
+        via: rec.via,
+        cohort: rec.cohort,
+        survivors: rec.survivors,
+        member: rec.member,
+        leader: rec.leader,
+        accuracy: ev?.accuracy ?? null,
+        loss: ev?.loss ?? null,
+        epsilon: rec.epsilon ?? null,
+        bytesSent: rec.roundSent,
+        bytesReceived: rec.roundReceived
+      })
+    }
     statusWriter.update({ state: 'running' })
     await driver.run({ signal: controller.signal })
+    await evaluations // the last rounds' lines come before "task finished"
     if (!controller.signal.aborted) {
       const done = driver.model
       statusWriter.update({ state: 'finished', round: undefined, attempt: undefined, phase: undefined })

@@ -94,6 +94,27 @@ export const DEFAULT_TIMEOUTS: Readonly<TimeoutSpec> = Object.freeze({
 export const DEFAULT_LR_SCHEDULE: LrSchedule = 'constant'
 
 /**
+ * Defaults that replace the plain ones in a task with `privacy.dpSgd` on, for the fields the task leaves
+ * out (a field the task sets is kept). Plain training's learning rate (0.02) is far too small once every
+ * per-example gradient is clipped to l2NormClip: measured with the seed setting (5 peers, σ 1.1, C 1.5,
+ * batch 250, ε 3), lr 0.02 with clip 10 reached 89.2%, these presets 92.8-93.0% (three runs)
+ * (docs/differential-privacy.md). `normalize` only applies to the built-in image datasets, whose
+ * constants are public; user data keeps `none` (standardizing it would read its statistics).
+ */
+export const DP_SGD_PRESETS = Object.freeze({
+  /**
+   * `aggregation.clipNorm`: DP-SGD updates are long (noise in every coordinate, ~15-20 in L2 after one
+   * epoch at these settings), and the plain default 10 halved them: 92.3% with it, 93.1% without.
+   * Example-level privacy comes from DP-SGD, not from this clip; it only bounds a peer's influence.
+   * Not applied when DP-FedAvg is on as well (there clipNorm is the peer-level sensitivity).
+   */
+  clipNorm: 100,
+  learningRate: 0.15,
+  lrSchedule: 'step' as LrSchedule,
+  normalize: 'standard' as NormalizeMode
+})
+
+/**
  * The `step` schedule: from the given fraction of the horizon on, the learning rate is multiplied by the
  * factor (×1 for the first half, ×0.5 until three quarters, ×0.25 after). The step decay of the DP-SGD
  * literature's MNIST recipes; measured +0.5 points at ε 3 here (docs/differential-privacy.md).

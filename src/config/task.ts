@@ -10,6 +10,7 @@
  */
 
 import {
+  DP_SGD_PRESETS,
   ACTIVATIONS, DATASET_KINDS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION, DEFAULT_CNN_DENSE, DEFAULT_CNN_FILTERS,
   DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_LR_SCHEDULE, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
   DEFAULT_PRIVACY, DEFAULT_SECURE_AGGREGATION, DEFAULT_SEED, DEFAULT_TASK_NAME, DEFAULT_TASK_SOURCE, DEFAULT_TIMEOUTS,
@@ -102,6 +103,28 @@ export function defaultTask (): Task {
  * field by field; `model` and `dataset` take the defaults of their `kind` (the default task's kind when
  * `kind` is left out). Arrays are replaced, not merged. The result is validated with `validateTask`.
  */
+/** With `privacy.dpSgd` on, the fields `init` leaves out take `DP_SGD_PRESETS` instead of the plain defaults. */
+function applyDpSgdPresets (merged: Obj, init: Obj): void {
+  const privacy = merged.privacy
+  if (!isPlainObject(privacy) || privacy.dpSgd !== true) return
+  const given = (section: string, field: string): boolean => {
+    const v = init[section]
+    return isPlainObject(v) && v[field] !== undefined
+  }
+  const training = merged.training
+  if (isPlainObject(training)) {
+    if (!given('training', 'learningRate')) training.learningRate = DP_SGD_PRESETS.learningRate
+    if (!given('training', 'lrSchedule')) training.lrSchedule = DP_SGD_PRESETS.lrSchedule
+  }
+  const aggregation = merged.aggregation
+  // (with DP-FedAvg on too, clipNorm is that mechanism's sensitivity: keep the plain default)
+  if (isPlainObject(aggregation) && privacy.dpFedAvg !== true && !given('aggregation', 'clipNorm')) aggregation.clipNorm = DP_SGD_PRESETS.clipNorm
+  const dataset = merged.dataset
+  if (isPlainObject(dataset) && (dataset.kind === 'mnist' || dataset.kind === 'fashion-mnist') && !given('dataset', 'normalize')) {
+    dataset.normalize = DP_SGD_PRESETS.normalize
+  }
+}
+
 export function createTask (init: unknown = {}, options: TaskOptions = {}): Task {
   const source = options.source ?? DEFAULT_TASK_SOURCE
   if (init === undefined) init = {}
@@ -122,6 +145,7 @@ export function createTask (init: unknown = {}, options: TaskOptions = {}): Task
       setField(merged, key, value)
     }
   }
+  applyDpSgdPresets(merged, init)
   return validateTask(merged, { source })
 }
 
