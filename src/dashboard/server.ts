@@ -13,6 +13,7 @@
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { listenHttp, listenReason } from '../http/listen.ts'
 import { renderChartSvg } from '../report/render.ts'
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_PUSH_INTERVAL_MS, SSE_RETRY_MS } from './constants.ts'
 import { parseDashboardAddress } from './address.ts'
@@ -158,24 +159,8 @@ export async function createDashboardServer (init: DashboardServerInit): Promise
       res.end(`dashboard error: ${(err as Error).message}\n`)
     })
   })
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      const why = err.code === 'EADDRINUSE'
-        ? 'address in use'
-        : err.code === 'EADDRNOTAVAIL'
-          ? 'this host has no such address'
-          : err.code === 'EACCES'
-            ? 'permission denied'
-            : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
-              ? `cannot resolve host ${address.host}`
-              : err.message
-      reject(new DashboardError(`cannot serve the dashboard on ${given}: ${why}`, given, { code: 'ERR_DASHBOARD_LISTEN', cause: err }))
-    }
-    server.once('error', onError)
-    server.listen(address.port, address.host, () => {
-      server.off('error', onError)
-      resolve()
-    })
+  await listenHttp(server, address).catch((err: NodeJS.ErrnoException) => {
+    throw new DashboardError(`cannot serve the dashboard on ${given}: ${listenReason(err, address.host)}`, given, { code: 'ERR_DASHBOARD_LISTEN', cause: err })
   }).catch((err) => {
     unsubscribe()
     clearInterval(heartbeat)

@@ -5,9 +5,9 @@
 
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { isIP } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
+import { listenHttp, listenReason, parseHostPort } from '../http/listen.ts'
 import { EXAMPLE_METRICS_PORT, METRICS_PATH } from './constants.ts'
 import { MetricsError } from './errors.ts'
 
@@ -21,15 +21,11 @@ export interface MetricsAddress {
  * one-line `MetricsError` naming the value.
  */
 export function parseMetricsAddress (value: string): MetricsAddress {
-  const bad = (why: string): never => {
-    throw new MetricsError(`invalid metrics address "${value}": ${why} (expected <host>:<port>, e.g. 127.0.0.1:${EXAMPLE_METRICS_PORT})`, value)
+  const parsed = parseHostPort(value, '0.0.0.0')
+  if ('problem' in parsed) {
+    throw new MetricsError(`invalid metrics address "${value}": ${parsed.problem} (expected <host>:<port>, e.g. 127.0.0.1:${EXAMPLE_METRICS_PORT})`, value)
   }
-  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):([^:]*)$/.exec(value.trim())
-  if (m == null) return bad(/:/.test(value) ? 'not <host>:<port>' : 'no port')
-  const host = m[1] ?? m[2]
-  if (m[1] != null && isIP(m[1]) !== 6) return bad(`${m[1]} is not an IPv6 address`)
-  if (!/^\d{1,5}$/.test(m[3]) || Number(m[3]) > 65535) return bad(m[3] === '' ? 'no port' : `port ${m[3]} is not a number from 0 to 65535`)
-  return { host: host === '' ? '0.0.0.0' : host, port: Number(m[3]) }
+  return parsed
 }
 
 export interface MetricsServerInit {
@@ -56,24 +52,8 @@ export async function createMetricsServer (init: MetricsServerInit): Promise<Met
   const given = typeof init.listen === 'string' ? init.listen : `${init.listen.host}:${init.listen.port}`
   const address = typeof init.listen === 'string' ? parseMetricsAddress(init.listen) : init.listen
   const server = createServer((req, res) => { void answer(init.registry, req, res) })
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException): void => {
-      const why = err.code === 'EADDRINUSE'
-        ? 'address in use'
-        : err.code === 'EADDRNOTAVAIL'
-          ? 'this host has no such address'
-          : err.code === 'EACCES'
-            ? 'permission denied'
-            : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN'
-              ? `cannot resolve host ${address.host}`
-              : err.message
-      reject(new MetricsError(`cannot serve metrics on ${given}: ${why}`, given, { code: 'ERR_METRICS_LISTEN', cause: err }))
-    }
-    server.once('error', onError)
-    server.listen(address.port, address.host, () => {
-      server.off('error', onError)
-      resolve()
-    })
+  await listenHttp(server, address).catch((err: NodeJS.ErrnoException) => {
+    throw new MetricsError(`cannot serve metrics on ${given}: ${listenReason(err, address.host)}`, given, { code: 'ERR_METRICS_LISTEN', cause: err })
   })
   const bound = server.address() as AddressInfo
   const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address
