@@ -33,6 +33,8 @@ export type SimEvent =
   | { type: 'crashed', peer: number, round: number }
   /** Peer `peer` came back after a crash. */
   | { type: 'restarted', peer: number }
+  /** Peer `peer`'s local training in `round`: `done` of `total` batches (about 4 a second). */
+  | { type: 'training', peer: number, round: number, done: number, total: number }
 
 export interface SimInit {
   task: Task
@@ -143,7 +145,7 @@ export class PeerHost {
       taskId: this.taskId,
       key: p.key,
       channel,
-      updates: createUpdateSource({ task: this.task, trainer: this.trainer, dataset: this.task.dataset, indices: p.indices, salt: p.index }),
+      updates: createUpdateSource({ task: this.task, trainer: this.trainer, dataset: this.task.dataset, indices: p.indices, salt: p.index, onProgress: (round, done, total) => this.onEvent({ type: 'training', peer: p.index, round, done, total }) }),
       model: p.model,
       meshPeers,
       log: (line) => this.log(`peer ${p.index}: ${line}`),

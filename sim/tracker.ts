@@ -6,6 +6,7 @@
 import type { SimEvent } from './simulate.ts'
 import type { RoundRow } from './report.ts'
 import { formatPercent } from '../src/report/format.ts'
+import { bar } from '../src/cli/output.ts'
 
 export interface SwarmNow {
   /** The swarm's round (0 before the first phase event). */
@@ -17,12 +18,15 @@ export interface SwarmNow {
   /** Peers that are up (not crashed). */
   live: number
   total: number
+  /** Local training of the live peers in `round` (batches done and in all, summed), if any reported. */
+  training?: { done: number, total: number }
 }
 
 export class SwarmTracker {
   private readonly total: number
   private readonly peers = new Map<number, { round: number, phase: string }>()
   private readonly down = new Set<number>()
+  private readonly training = new Map<number, { round: number, done: number, total: number }>()
 
   constructor (total: number) {
     this.total = total
@@ -32,6 +36,7 @@ export class SwarmTracker {
     if (e.type === 'phase') this.peers.set(e.peer, { round: e.round, phase: e.phase })
     else if (e.type === 'crashed') this.down.add(e.peer)
     else if (e.type === 'restarted') this.down.delete(e.peer)
+    else if (e.type === 'training') this.training.set(e.peer, { round: e.round, done: e.done, total: e.total })
   }
 
   now (): SwarmNow {
@@ -40,7 +45,14 @@ export class SwarmTracker {
     const counts = new Map<string, number>()
     for (const s of live) if (s.round === round) counts.set(s.phase, (counts.get(s.phase) ?? 0) + 1)
     const [phase, inPhase = 0] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? []
-    return { round, phase, inPhase, live: this.total - this.down.size, total: this.total }
+    let done = 0
+    let all = 0
+    for (const [p, t] of this.training) {
+      if (this.down.has(p) || t.round !== round) continue
+      done += t.done
+      all += t.total
+    }
+    return { round, phase, inPhase, live: this.total - this.down.size, total: this.total, ...(all > 0 ? { training: { done, total: all } } : {}) }
   }
 }
 
@@ -49,5 +61,7 @@ export function progressLine (now: SwarmNow, rounds: number, last: RoundRow | un
   if (now.round === 0) return `starting ${now.total} peers…  ${seconds.toFixed(1)} s`
   const phase = now.phase != null ? ` [${now.phase}] ${now.inPhase}/${now.live} peers` : ''
   const acc = last != null ? `  last acc ${formatPercent(last.accuracy)}` : ''
-  return `round ${now.round}/${rounds}${phase}${acc}  ${seconds.toFixed(1)} s`
+  const t = now.training
+  const training = t != null && now.phase === 'update' ? `  training ${bar(t.done / t.total)} ${Math.floor(100 * t.done / t.total)}%` : ''
+  return `round ${now.round}/${rounds}${phase}${training}${acc}  ${seconds.toFixed(1)} s`
 }

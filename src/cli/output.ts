@@ -108,3 +108,9 @@ export function createOutput (init: OutputInit = {}): Output {
 export function outputLevel (o: { quiet?: boolean, verbose?: boolean }): OutputLevel {
   return o.verbose === true ? 'verbose' : o.quiet === true ? 'quiet' : 'normal'
 }
+
+/** A text progress bar of `cells` cells for a fraction in [0, 1]: `[#######.............]`. */
+export function bar (fraction: number, cells = 20): string {
+  const full = Math.max(0, Math.min(cells, Math.round(fraction * cells)))
+  return `[${'#'.repeat(full)}${'.'.repeat(cells - full)}]`
+}

@@ -27,7 +27,7 @@ import type { RoundRecord } from '../round/driver.ts'
 import { STATUS_FILE, createStatusWriter, openDataDir } from '../store/index.ts'
 import type { StatusWriter } from '../store/index.ts'
 import { join } from 'node:path'
-import { createOutput } from './output.ts'
+import { bar, createOutput } from './output.ts'
 import type { Output } from './output.ts'
 
 export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu'
@@ -193,7 +193,11 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
       taskId: id,
       key,
       channel: createSwarmChannel(node, { taskId: id }),
-      updates: createUpdateSource({ task, trainer, dataset: selection.dataset, baseDir: process.cwd(), indices, examples: dataset.trainY.length }),
+      updates: createUpdateSource({
+        task, trainer, dataset: selection.dataset, baseDir: process.cwd(), indices, examples: dataset.trainY.length,
+        // a TTY shows local training as a bar (a no-op when piped)
+        onProgress: (round, done, total) => out.progress(`round ${round} [update] training ${bar(done / total)} ${Math.floor(100 * done / total)}% (${done}/${total} batches)`)
+      }),
       model,
       // The round chain this peer completed before a restart, so it can serve and extend it.
       chain: linksFromRecords(await dir.roundRecords()),
@@ -210,6 +214,7 @@ export async function runPeer (o: RunPeerOptions): Promise<number> {
           statusWriter.update({ state: 'running', round, attempt, phase })
           dashboard?.phase(phase, round, attempt)
           out.verbose('phase', `round ${round} attempt ${attempt}: ${phase}`, { round, attempt, phase })
+          out.progress(`round ${round} [${phase}]`)
         },
         rejected: (reason) => roundMetrics.rejected(reason)
       },

@@ -76,3 +76,6 @@ export const RNG_DOMAINS = Object.freeze({
   partition: 'fedswarm/learning/partition/v1',
   shuffle: 'fedswarm/learning/shuffle/v1'
 })
+
+/** How often `Trainer.train` reads a running job's batch counter for its `progress` callback. */
+export const PROGRESS_POLL_MS = 250

@@ -309,6 +309,7 @@ export async function dpSgdTrain (input: DpSgdInput, options: LocalOptions = {})
     for (let epoch = 0; epoch < training.epochs; epoch++) {
       rng.shuffle(order)
       for (let s = 0; s < perEpoch; s++) {
+        if (steps > 0) options.onBatch?.(steps, training.epochs * perEpoch)
         if (stop()) throw abortError()
         for (let i = 0; i < bs; i++) {
           const e = order[s * bs + i]

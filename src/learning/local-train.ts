@@ -20,6 +20,8 @@ export interface LocalOptions {
   signal?: AbortSignal
   /** Polled between batches; training stops with an `AbortError` when it returns true. */
   shouldStop?: () => boolean
+  /** Called after every batch with the batches done and the batches of the whole job. */
+  onBatch?: (done: number, total: number) => void
 }
 
 const models = new Map<string, BuiltModel>()
@@ -80,10 +82,14 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
   const model = built.model
   let lossSum: tf.Scalar = tf.scalar(0)
   const started = performance.now()
+  const totalBatches = epochs * Math.ceil(order.length / bs)
+  let batches = 0
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       rng.shuffle(order)
       for (let start = 0; start < order.length; start += bs) {
+        if (batches > 0) options.onBatch?.(batches, totalBatches)
+        batches++
         if (stop()) throw abortError()
         const b = Math.min(bs, order.length - start)
         yBuf.fill(0)

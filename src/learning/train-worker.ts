@@ -31,13 +31,17 @@ port.on('message', (msg: ToWorker) => {
   if (msg.share != null) adoptDataset(msg.share.key, msg.share.dataset)
   queue = queue.then(async () => {
     const shouldStop = (): boolean => Atomics.load(msg.cancel, 0) !== 0
+    // words 1 and 2 of the shared flag (when the trainer made them): batches done and in all
+    const onBatch = msg.cancel.length >= 3
+      ? (done: number, total: number): void => { Atomics.store(msg.cancel, 2, total); Atomics.store(msg.cancel, 1, done) }
+      : undefined
     try {
       await ready
       let result: TrainResult | EvalResult
       if (msg.type === 'train' && msg.job.dp != null) {
-        const r = await dpTrainLocal({ ...msg.job, dp: msg.job.dp }, { shouldStop })
+        const r = await dpTrainLocal({ ...msg.job, dp: msg.job.dp }, { shouldStop, onBatch })
         result = { delta: r.delta, examples: r.examples, loss: r.loss, seconds: r.seconds, backend: r.backend, privacy: { steps: r.steps, samplingRate: r.samplingRate, noiseMultiplier: msg.job.dp.noiseMultiplier } }
-      } else if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop })
+      } else if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop, onBatch })
       else result = await evaluateLocal(msg.job, { shouldStop })
       const transfer = 'delta' in result ? [result.delta.buffer as ArrayBuffer] : []
       post({ type: 'done', id: msg.id, result }, transfer)

@@ -8,7 +8,7 @@
 
 import { Worker } from 'node:worker_threads'
 import type { BackendChoice } from './constants.ts'
-import { DEFAULT_BACKEND, MAX_WORKERS, defaultWorkers } from './constants.ts'
+import { DEFAULT_BACKEND, MAX_WORKERS, PROGRESS_POLL_MS, defaultWorkers } from './constants.ts'
 import { datasetKey, loadedDataset } from './datasets.ts'
 import { BackendError, TrainerError, reviveError } from './errors.ts'
 import { checkEvalJob, checkTrainJob } from './jobs.ts'
@@ -25,7 +25,8 @@ export interface TrainerInit {
 export interface Trainer {
   /** The backend the workers actually use (starts a worker if none runs yet). */
   backend (options?: { signal?: AbortSignal }): Promise<string>
-  train (job: TrainJob, options?: { signal?: AbortSignal }): Promise<TrainResult>
+  /** `progress` is called (about every 250 ms while the job runs) with batches done and in all. */
+  train (job: TrainJob, options?: { signal?: AbortSignal, progress?: (done: number, total: number) => void }): Promise<TrainResult>
   evaluate (job: EvalJob, options?: { signal?: AbortSignal }): Promise<EvalResult>
   /** Stops every worker; pending jobs reject with a `TrainerError`. */
   close (): Promise<void>
@@ -168,7 +169,7 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
     })
   }
 
-  const cancelFlag = (): Int32Array => new Int32Array(new SharedArrayBuffer(4))
+  const cancelFlag = (words = 1): Int32Array => new Int32Array(new SharedArrayBuffer(4 * words))
 
   return {
     async backend (options = {}) {
@@ -195,9 +196,24 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
       const params = job.params.slice()
       const indices = job.indices?.slice()
       const key = datasetKey(job.dataset, job.baseDir)
-      const msg: ToWorker = { type: 'train', id: nextId++, job: { ...job, dataset: JSON.parse(key), baseDir: undefined, params, indices }, cancel: cancelFlag() }
+      const msg: ToWorker = { type: 'train', id: nextId++, job: { ...job, dataset: JSON.parse(key), baseDir: undefined, params, indices }, cancel: cancelFlag(3) }
       const transfer = [params.buffer as ArrayBuffer, ...(indices != null ? [indices.buffer as ArrayBuffer] : [])]
-      return await submit<TrainResult>(msg, key, transfer, options.signal)
+      const progress = options.progress
+      if (progress == null) return await submit<TrainResult>(msg, key, transfer, options.signal)
+      let last = -1
+      const poll = (): void => {
+        const done = Atomics.load(msg.cancel, 1)
+        if (done === last || done === 0) return // 0: the job has not finished a batch yet
+        last = done
+        try { progress(done, Atomics.load(msg.cancel, 2)) } catch {}
+      }
+      const timer = setInterval(poll, PROGRESS_POLL_MS)
+      timer.unref()
+      try {
+        return await submit<TrainResult>(msg, key, transfer, options.signal)
+      } finally {
+        clearInterval(timer)
+      }
     },
 
     async evaluate (job, options = {}) {

@@ -1,7 +1,8 @@
 /**
  * Messages between a `Trainer` and its worker threads (`train-worker.ts`). Float32Array and
- * Uint32Array payloads travel in transfer lists; each job carries a one-word SharedArrayBuffer the
- * main thread sets to 1 to stop the job between batches. The first job of a worker on a dataset the
+ * Uint32Array payloads travel in transfer lists; each job carries a small shared Int32Array: word 0 the main
+ * thread sets to 1 to stop the job between batches; words 1 and 2 (training jobs) the worker sets to the
+ * batches done and the batches of the job, for progress. The first job of a worker on a dataset the
  * main thread has loaded carries that dataset's SharedArrayBuffer views, so the worker need not load it.
  */
 

@@ -22,6 +22,8 @@ export interface UpdateSourceInit {
   indices?: Uint32Array
   /** Mixed into the training seed so peers shuffle differently. */
   salt?: number
+  /** Progress of local training: batches done and in all, about every 250 ms, for progress bars. */
+  onProgress?: (round: number, done: number, total: number) => void
   /** Training examples when `indices` is absent (the whole training set), for DP-SGD's accounting. */
   examples?: number
 }
@@ -62,7 +64,7 @@ export function createUpdateSource (init: UpdateSourceInit): PeerUpdateSource {
         training,
         seed: (init.task.seed * 1_000_003 + round * 7_919 + (init.salt ?? 0)) >>> 0,
         ...(dp != null ? { dp } : {})
-      }, { signal: opts.signal })
+      }, { signal: opts.signal, ...(init.onProgress != null ? { progress: (done: number, total: number) => init.onProgress!(round, done, total) } : {}) })
       return { delta: res.delta, examples: res.examples, loss: res.loss, ...(res.privacy != null ? { privacy: res.privacy } : {}) }
     }
   }
