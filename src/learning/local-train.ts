@@ -115,8 +115,19 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
     return { delta, examples: indices.length, loss: total / (indices.length * epochs), seconds: (performance.now() - started) / 1000, backend }
   } finally {
     lossSum.dispose()
-    optimizer.dispose()
+    disposeOptimizer(optimizer)
   }
+}
+
+/**
+ * `optimizer.dispose()`, plus the learning-rate scalar that tfjs 4's MomentumOptimizer.dispose leaves
+ * behind (it overrides SGDOptimizer.dispose without calling it): one leaked tensor per round otherwise
+ * (test/learning-memory.test.ts).
+ */
+function disposeOptimizer (optimizer: tf.Optimizer): void {
+  optimizer.dispose()
+  const c = (optimizer as unknown as { c?: tf.Tensor }).c
+  if (optimizer instanceof tf.MomentumOptimizer && c != null && !c.isDisposed) c.dispose()
 }
 
 /** Accuracy and mean cross-entropy of `job.params` on the test set (or its first `limit` examples). */
