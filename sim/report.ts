@@ -5,7 +5,6 @@
 import type { RoundRecord } from '../src/round/driver.ts'
 import { formatBytes } from '../src/report/format.ts'
 
-export { formatBytes }
 
 export interface RoundRow {
   round: number

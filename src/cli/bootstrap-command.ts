@@ -16,7 +16,7 @@ import type { PeerNode } from '../net/index.ts'
 import { STATUS_FILE, createStatusWriter, openDataDir } from '../store/index.ts'
 import type { DataDir, StatusWriter } from '../store/index.ts'
 import { fedswarmHome } from './home.ts'
-import { int } from './sim-command.ts'
+import { int } from './flags.ts'
 
 
 export interface BootstrapOptions {

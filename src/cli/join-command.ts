@@ -11,28 +11,17 @@ import { parseDashboardAddress } from '../dashboard/index.ts'
 import { createOutput, outputLevel } from './output.ts'
 import { fedswarmHome } from './home.ts'
 import { runPeer } from './run-peer.ts'
-import type { Backend } from './run-peer.ts'
+import type { PeerCommandOptions } from './run-peer.ts'
 import { UsageError } from './usage-error.ts'
 
-export interface JoinOptions {
-  data: string
+export interface JoinOptions extends PeerCommandOptions {
   /** Default `~/.fedswarm/<network name>/<short task id>` (`$FEDSWARM_HOME` instead of `~/.fedswarm`). */
   dataDir?: string
-  listen: string[]
   /** Added to the network file's bootstrap peers. */
   bootstrap: string[]
   announce: string[]
   /** On if the flag is given or the network file says `"mdns": true`. */
   mdns?: boolean
-  exitWhenDone?: boolean
-  backend: Backend
-  metrics?: string
-  /** `host:port` of the live dashboard. */
-  dashboard?: string
-  /** One JSON object per line instead of text. */
-  json?: boolean
-  quiet?: boolean
-  verbose?: boolean
 }
 
 export async function runJoin (networkName: string, o: JoinOptions): Promise<number> {

@@ -20,6 +20,18 @@ const USER_ERRORS = new Set([
   'DashboardError'
 ])
 
+/** The options `node` and `join` share after their own: how the peer runs and what it prints. */
+function peerRunOptions (cmd: Command): Command {
+  return cmd
+    .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
+    .option('--dashboard <host:port>', 'serve a live, read-only dashboard at http://<host:port>/ (:port = 127.0.0.1; port 0: any free port)')
+    .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
+    .option('--quiet', 'print only endpoint addresses and the final line')
+    .option('--verbose', 'stack traces on errors, and every phase change')
+}
+
 export async function main (argv: string[]): Promise<number> {
   const verbose = argv.includes('--verbose')
   const program = new Command('fedswarm')
@@ -73,7 +85,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--verbose', 'stack traces on errors, every peer log line and every phase change')
     .action(async (opts) => { code = await (await import('./sim-command.ts')).runSim(opts) })
 
-  program.command('node')
+  const node = program.command('node')
     .description('run one long-lived peer that trains with the swarm')
     .requiredOption('--task <file>', 'task file (fedswarm task init writes one)')
     .requiredOption('--data <spec>', 'local data: mnist:<partition>:<i>/<n>, mnist, fashion-mnist, an IDX directory or a .csv file')
@@ -81,14 +93,8 @@ export async function main (argv: string[]): Promise<number> {
     .option('--bootstrap <multiaddr...>', 'peers to dial first (…/p2p/<peer-id>)', [])
     .option('--data-dir <dir>', 'identity, models and round records (default .fedswarm/<task id>)')
     .option('--mdns', 'discover peers on the local network')
-    .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
-    .option('--dashboard <host:port>', 'serve a live, read-only dashboard at http://<host:port>/ (:port = 127.0.0.1; port 0: any free port)')
-    .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
-    .option('--quiet', 'print only endpoint addresses and the final line')
-    .option('--verbose', 'stack traces on errors, and every phase change')
-    .action(async (opts) => { code = await (await import('./node-command.ts')).runNode(opts) })
+  peerRunOptions(node)
+  node.action(async (opts) => { code = await (await import('./node-command.ts')).runNode(opts) })
 
   program.command('bootstrap')
     .description('run a bootstrap node for a network: DHT server and circuit relay, identity kept in its data dir')
@@ -101,7 +107,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--verbose', 'stack traces on errors')
     .action(async (opts) => { code = await (await import('./bootstrap-command.ts')).runBootstrap(opts) })
 
-  program.command('join')
+  const join = program.command('join')
     .description('join a network\'s task (networks/<name>.json or a network file) with local data')
     .argument('<network>', 'a bundled network (local, testnet) or the path of a network file')
     .requiredOption('--data <spec>', 'local data: mnist:<partition>:<i>/<n>, mnist, fashion-mnist, an IDX directory or a .csv file')
@@ -110,14 +116,8 @@ export async function main (argv: string[]): Promise<number> {
     .option('--announce <multiaddr...>', 'addresses to announce instead of the listen addresses', [])
     .option('--bootstrap <multiaddr...>', 'bootstrap peers to add to the network file\'s (…/p2p/<peer-id>)', [])
     .option('--mdns', 'discover peers on the local network (on if the network file says so)')
-    .option('--exit-when-done', 'exit after the last round instead of serving the final model until stopped')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
-    .option('--metrics <host:port>', 'serve Prometheus metrics at http://<host:port>/metrics (port 0: any free port)')
-    .option('--dashboard <host:port>', 'serve a live, read-only dashboard at http://<host:port>/ (:port = 127.0.0.1; port 0: any free port)')
-    .option('--json', 'machine-readable output: one JSON object per line ({"type":"round",…})')
-    .option('--quiet', 'print only endpoint addresses and the final line')
-    .option('--verbose', 'stack traces on errors, and every phase change')
-    .action(async (network: string, opts) => { code = await (await import('./join-command.ts')).runJoin(network, opts) })
+  peerRunOptions(join)
+  join.action(async (network: string, opts) => { code = await (await import('./join-command.ts')).runJoin(network, opts) })
 
   program.command('status')
     .description('what a data dir holds (peer, task, rounds, last model, ε) and what its running peer is doing')

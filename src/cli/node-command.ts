@@ -7,26 +7,12 @@ import { resolve } from 'node:path'
 import { readTaskFile, shortTaskId, taskId as computeTaskId } from '../config/index.ts'
 import { createOutput, outputLevel } from './output.ts'
 import { runPeer } from './run-peer.ts'
-import type { Backend } from './run-peer.ts'
+import type { PeerCommandOptions } from './run-peer.ts'
 
-export interface NodeOptions {
+export interface NodeOptions extends PeerCommandOptions {
   task: string
-  data: string
-  listen: string[]
-  bootstrap: string[]
   /** Default `.fedswarm/<short task id>` under the current directory. */
   dataDir?: string
-  mdns?: boolean
-  exitWhenDone?: boolean
-  backend: Backend
-  /** `host:port` of a Prometheus endpoint. */
-  metrics?: string
-  /** `host:port` of the live dashboard. */
-  dashboard?: string
-  /** One JSON object per line instead of text. */
-  json?: boolean
-  quiet?: boolean
-  verbose?: boolean
 }
 
 export async function runNode (o: NodeOptions): Promise<number> {

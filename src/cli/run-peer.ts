@@ -32,6 +32,25 @@ import type { Output } from './output.ts'
 
 export type Backend = 'auto' | 'tensorflow' | 'wasm' | 'cpu'
 
+/** The flags `node` and `join` share (commander's camelCase names). */
+export interface PeerCommandOptions {
+  data: string
+  listen: string[]
+  bootstrap: string[]
+  dataDir?: string
+  mdns?: boolean
+  exitWhenDone?: boolean
+  backend: Backend
+  /** `host:port` of a Prometheus endpoint. */
+  metrics?: string
+  /** `host:port` of the live dashboard. */
+  dashboard?: string
+  /** One JSON object per line instead of text. */
+  json?: boolean
+  quiet?: boolean
+  verbose?: boolean
+}
+
 /** What a network file asks of a peer's libp2p node (all off for `fedswarm node`). */
 export interface PeerNetworkSettings {
   /** The network's name, shown in status. */

@@ -14,6 +14,7 @@ import { createOutput, outputLevel } from './output.ts'
 import { SimLive } from './sim-live.ts'
 import { reportHtmlPath, runFlags, writeReportHtml } from './sim-report-file.ts'
 import { UsageError } from './usage-error.ts'
+import { choice, int, num } from './flags.ts'
 
 export interface SimOptions {
   task?: string
@@ -59,27 +60,6 @@ export interface SimOptions {
   json?: boolean
   quiet?: boolean
   verbose?: boolean
-}
-
-export function int (flag: string, value: string | undefined, min = 1): number | undefined {
-  if (value == null) return undefined
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min} (got "${value}")`)
-  return n
-}
-
-/** A flag that takes one of a few words, checked here so the error names the flag. */
-export function choice<T extends string> (flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value == null) return undefined
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')} (got "${value}")`)
-  return value as T
-}
-
-export function num (flag: string, value: string | undefined, min: number, max: number): number | undefined {
-  if (value == null) return undefined
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} must be a number in [${min}, ${max}] (got "${value}")`)
-  return n
 }
 
 /** The sim's task: defaults (or the task file), then the flags on top. */
@@ -197,3 +177,5 @@ export async function runSim (o: SimOptions): Promise<number> {
     process.off('SIGTERM', onSignal)
   }
 }
+
+export { choice, int, num }

@@ -155,13 +155,8 @@ export function epsilonFromRdp (opts: RdpCurve & { delta: number }): EpsilonResu
   const delta = opts.delta
   const conversion = checkConversion(opts.conversion)
   if (typeof delta !== 'number' || !(delta >= 0 && delta <= 1)) throw new AccountantError(`delta must be a number in [0, 1] (got ${String(delta)})`)
-  let best = Infinity
-  let bestOrder = orders[0]
-  for (let i = 0; i < orders.length; i++) {
-    const eps = epsilonAt(orders[i], Math.max(0, rdp[i]), delta, conversion)
-    if (eps < best) { best = eps; bestOrder = orders[i] }
-  }
-  return { epsilon: Math.max(0, best), order: bestOrder }
+  const { value, order } = minOverOrders(orders, rdp, (alpha, r) => epsilonAt(alpha, r, delta, conversion))
+  return { epsilon: Math.max(0, value), order }
 }
 
 export interface DeltaResult {
@@ -175,13 +170,19 @@ export function deltaFromRdp (opts: RdpCurve & { epsilon: number }): DeltaResult
   const eps = opts.epsilon
   const conversion = checkConversion(opts.conversion)
   if (typeof eps !== 'number' || !(eps >= 0)) throw new AccountantError(`epsilon must be a number >= 0 (got ${String(eps)})`)
-  let best = Infinity
-  let bestOrder = orders[0]
+  const { value, order } = minOverOrders(orders, rdp, (alpha, r) => logDeltaAt(alpha, r, eps, conversion))
+  return { delta: Math.min(1, Math.exp(value)), order }
+}
+
+/** The smallest `f(α, max(0, rdp(α)))` over the orders, and the first order reaching it (∞ if none is finite). */
+function minOverOrders (orders: readonly number[], rdp: ArrayLike<number>, f: (alpha: number, rdp: number) => number): { value: number, order: number } {
+  let value = Infinity
+  let order = orders[0]
   for (let i = 0; i < orders.length; i++) {
-    const logDelta = logDeltaAt(orders[i], Math.max(0, rdp[i]), eps, conversion)
-    if (logDelta < best) { best = logDelta; bestOrder = orders[i] }
+    const v = f(orders[i], Math.max(0, rdp[i]))
+    if (v < value) { value = v; order = orders[i] }
   }
-  return { delta: Math.min(1, Math.exp(best)), order: bestOrder }
+  return { value, order }
 }
 
 export interface SampledGaussianEpsilonOptions extends SampledGaussianOptions {

@@ -97,6 +97,23 @@ export interface DpSgdResult extends TrainResult {
   samplingRate: number
 }
 
+/** How DP-SGD batches N examples: bs examples a step (a multiple of g), m = bs / g microbatches. */
+export interface DpSgdPlan { batchSize: number, microbatches: number, examplesPerMicrobatch: number, stepsPerEpoch: number }
+
+/**
+ * The batch shape of DP-SGD on `examples` examples: bs = min(B, N) rounded down to a multiple of the
+ * microbatch size g = B / m (g shrinks to bs when N < g), the last partial batch of an epoch dropped.
+ * The accountant's q is bs / N. Shared by training and by the ledger's estimate before a round.
+ */
+export function dpSgdPlan (examples: number, batchSize: number, microbatches = 0): DpSgdPlan {
+  const B = batchSize
+  const m0 = microbatches === 0 ? B : microbatches
+  let g = B / m0
+  let bs = Math.min(B, examples)
+  if (bs < B) { g = Math.min(g, bs); bs = g === 0 ? 0 : Math.floor(bs / g) * g }
+  return { batchSize: bs, microbatches: bs === 0 ? 0 : bs / g, examplesPerMicrobatch: g, stepsPerEpoch: bs === 0 ? 0 : Math.floor(examples / bs) }
+}
+
 /** A training job with DP-SGD: a `TrainJob` plus its `dp` block. */
 export interface DpTrainJob extends TrainJob {
   dp: DpSgdSpec
@@ -137,6 +154,8 @@ export function checkDpSgd (dp: DpSgdSpec, training: TrainingSpec): void {
 const TWO_52 = 4503599627370496
 const CHUNK = 1 << 16 // u32 words per randomFillSync call
 const words = new Uint32Array(CHUNK)
+/** Next unused word of `words` (CHUNK: refill first); kept across calls so a small tensor's noise does not discard a whole refill. */
+let cursor = CHUNK
 
 /**
  * Fills `out` with N(0, std²) from the OS CSPRNG (node:crypto randomFillSync): Marsaglia's polar
@@ -144,7 +163,7 @@ const words = new Uint32Array(CHUNK)
  * s = 0, about 21% of pairs), then scaled and rounded to float32. (Box-Muller's cos/sin cost ~40% more.)
  */
 export function gaussianNoise (out: Float32Array, std: number): void {
-  let w = CHUNK
+  let w = cursor
   const n = out.length
   for (let i = 0; i < n;) {
     if (w + 4 > CHUNK) { randomFillSync(words); w = 0 }
@@ -157,6 +176,7 @@ export function gaussianNoise (out: Float32Array, std: number): void {
     out[i++] = u * f
     if (i < n) out[i++] = v * f
   }
+  cursor = w
 }
 
 /** What one batch yields before noise: per layer the clipped-gradient sums, and diagnostics. */
@@ -273,16 +293,12 @@ export async function dpSgdTrain (input: DpSgdInput, options: LocalOptions = {})
     if (indices[i] >= n) throw new TrainerError(`indices[${i}] = ${indices[i]} is out of range: the training set has ${n} examples`)
   }
   const backend = tf.getBackend()
-  // batch shape: g examples per microbatch, bs a multiple of g
-  const B = training.batchSize
-  const m0 = dp.microbatches == null || dp.microbatches === 0 ? B : dp.microbatches
-  let g = B / m0
-  let bs = Math.min(B, indices.length)
-  if (bs < B) { g = Math.min(g, bs); bs = g === 0 ? 0 : Math.floor(bs / g) * g }
+  const plan = dpSgdPlan(indices.length, training.batchSize, dp.microbatches ?? 0)
+  const bs = plan.batchSize
   const empty = (): DpSgdResult => ({ delta: new Float32Array(size), examples: indices.length, loss: 0, seconds: 0, backend, steps: 0, batchSize: bs, microbatches: 0, samplingRate: 0 })
   if (bs === 0) return empty()
-  const m = bs / g
-  const perEpoch = Math.floor(indices.length / bs)
+  const m = plan.microbatches
+  const perEpoch = plan.stepsPerEpoch
   const stop = (): boolean => options.signal?.aborted === true || options.shouldStop?.() === true
   const noise = input.noise ?? gaussianNoise
   const std = dp.noiseMultiplier * dp.l2NormClip

@@ -123,7 +123,6 @@ export const RELAY_MAX_RESERVATIONS = 128
  * fedswarm's relays do NOT apply them, see `RELAY_LIMIT_RELAYED_CONNECTIONS`.
  */
 export const LIBP2P_RELAY_DEFAULT_DATA_LIMIT_BYTES = 128 * 1024
-export const LIBP2P_RELAY_DEFAULT_DURATION_LIMIT_MS = 2 * 60_000
 /**
  * Whether a fedswarm relay limits relayed connections (false). With any limit, libp2p 3 marks
  * the relayed connection "limited": gossipsub ignores it (its topology does not run on limited

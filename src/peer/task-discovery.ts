@@ -34,8 +34,6 @@ export interface TaskDiscoveryInit {
 }
 
 export interface TaskDiscovery {
-  /** Task peers found so far (other than this one). */
-  readonly found: number
   stop(): void
 }
 
@@ -121,7 +119,6 @@ export function startTaskDiscovery (init: TaskDiscoveryInit): TaskDiscovery {
   })()
 
   return {
-    get found () { return found.size },
     stop () { controller.abort() }
   }
 }

@@ -11,6 +11,7 @@ import type { UpdateSource, LocalUpdate } from '../round/driver.ts'
 import type { Task, DatasetSpec } from '../config/types.ts'
 import { affordableRounds } from '../dp/budget.ts'
 import type { Trainer } from '../learning/index.ts'
+import { dpSgdPlan } from '../learning/dp-sgd.ts'
 import { roundTraining } from '../learning/lr-schedule.ts'
 
 export interface UpdateSourceInit {
@@ -40,12 +41,12 @@ export function createUpdateSource (init: UpdateSourceInit): PeerUpdateSource {
   const p = init.task.privacy
   const dp = p.dpSgd ? { noiseMultiplier: p.noiseMultiplier, l2NormClip: p.l2NormClip, microbatches: p.microbatches } : undefined
   const privacyCost = (): RoundPrivacyCost | undefined => {
-    // As DP-SGD trains (src/learning/dp-sgd.ts): batches of B = min(batchSize, N), the last partial
-    // batch of each epoch dropped, q = B / N.
+    // The batch shape DP-SGD will train with (src/learning/dp-sgd.ts), so the estimate is what it spends.
     const n = init.indices?.length ?? init.examples
     if (dp == null || n == null || n === 0) return undefined
-    const b = Math.min(init.task.training.batchSize, n)
-    return { steps: init.task.training.epochs * Math.floor(n / b), samplingRate: b / n, noiseMultiplier: dp.noiseMultiplier }
+    const plan = dpSgdPlan(n, init.task.training.batchSize, dp.microbatches)
+    if (plan.batchSize === 0) return undefined
+    return { steps: init.task.training.epochs * plan.stepsPerEpoch, samplingRate: plan.batchSize / n, noiseMultiplier: dp.noiseMultiplier }
   }
   let horizon: number | undefined
   const lrHorizon = (): number => (horizon ??= scheduleHorizon(init.task, privacyCost()))
