@@ -19,7 +19,9 @@ for (const [examples, batchSize, microbatches] of [[6, 8, 2], [30, 8, 4], [13, 5
       privacy: { dpSgd: true, noiseMultiplier: 1, l2NormClip: 1, microbatches }
     })
     const indices = Uint32Array.from({ length: examples }, (_, i) => i)
-    const estimate = createUpdateSource({ task, trainer: noTrainer, dataset: task.dataset, indices }).privacyCost()
+    const source = createUpdateSource({ task, trainer: noTrainer, dataset: task.dataset, indices })
+    assert.ok(source.privacyCost != null, 'a DP-SGD update source prices its rounds')
+    const estimate = source.privacyCost()
     const res = await dpTrainLocal({
       model: task.model, dataset: task.dataset, indices, params: initialParams(task.model, [28, 28, 1], 10, 1),
       training: task.training, seed: 1, dp: { noiseMultiplier: 1, l2NormClip: 1, microbatches }
