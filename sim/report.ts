@@ -52,6 +52,11 @@ export interface SimReport {
   evalLimit?: number
   /** The command-line flags the run was started with (set by `fedswarm sim`). */
   flags?: Record<string, string | boolean>
+  /**
+   * Mean payload bytes per peer over the whole run by libp2p protocol (e.g. `/meshsub/1.2.0` for gossip,
+   * `/fedswarm/blob/1.0.0`), of the in-process peers alive at the end; absent with `--processes`.
+   */
+  protocolBytes?: Record<string, { sent: number, received: number }>
 }
 
 export interface PeerRecord extends RoundRecord {

@@ -16,8 +16,8 @@ import { createTrainer, initialParams, loadDataset, partition } from '../src/lea
 import type { Trainer } from '../src/learning/index.ts'
 import { RoundDriver } from '../src/round/driver.ts'
 import type { RoundRecord } from '../src/round/driver.ts'
-import { createPeerNode, linkPeers, seededRandom } from '../src/net/index.ts'
-import type { PeerNode } from '../src/net/index.ts'
+import { createPeerNode, linkPeers, nodeBytes, seededRandom } from '../src/net/index.ts'
+import type { ByteCount, PeerNode } from '../src/net/index.ts'
 import { createSwarmChannel } from '../src/net/swarm-channel.ts'
 import { createUpdateSource } from '../src/peer/update-source.ts'
 import { roundEpsilon, summarizeRound } from './report.ts'
@@ -241,6 +241,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   let prevEnd = started
   let emitted = 0
   let stopped: string | undefined
+  let protocolBytes: Record<string, ByteCount> | undefined
   let evaluating = Promise.resolve()
 
   const onRecord = (rec: PeerRecord, params?: Float32Array): void => {
@@ -319,6 +320,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     await evaluating
   } finally {
     controller.abort()
+    protocolBytes = meanProtocolBytes(host.peers.flatMap(p => p.node == null ? [] : [nodeBytes(p.node).protocols]))
     await host.stop()
     for (const c of children) c.kill('SIGTERM')
     await trainer.close()
@@ -338,8 +340,24 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     finalAccuracy: last?.accuracy ?? null,
     ...(stopped != null ? { stopped } : {}),
     dropout: init.dropout,
-    ...(init.evalLimit != null ? { evalLimit: init.evalLimit } : {})
+    ...(init.evalLimit != null ? { evalLimit: init.evalLimit } : {}),
+    ...(protocolBytes != null ? { protocolBytes } : {})
   }
+}
+
+/** Mean bytes per peer and protocol over the run (in-process peers alive at the end). */
+function meanProtocolBytes (all: Array<Record<string, ByteCount>>): Record<string, ByteCount> | undefined {
+  if (all.length === 0) return undefined
+  const out: Record<string, ByteCount> = {}
+  for (const protocols of all) {
+    for (const [name, c] of Object.entries(protocols)) {
+      const o = (out[name] ??= { sent: 0, received: 0 })
+      o.sent += c.sent / all.length
+      o.received += c.received / all.length
+    }
+  }
+  for (const c of Object.values(out)) { c.sent = Math.round(c.sent); c.received = Math.round(c.received) }
+  return out
 }
 
 // ------------------------------------------------------------------ multi-process (TCP on loopback)

@@ -180,7 +180,7 @@ test('validation: wrong task, wrong base, other round, non-member, duplicate, ba
   assert.deepEqual(await verdictOf(nonMember.key, header(upd())), { action: 'reject', reason: 'update from a non-member' })
   assert.deepEqual(await verdictOf(outsider.key, header(upd())), { action: 'reject', reason: 'update from a non-member' })
   assert.match((await verdictOf(member.key, header(upd(LEN + 1)))).action, /reject/)
-  assert.equal((await verdictOf(member.key, header({ update: upd().update, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any } }))).action, 'reject')
+  assert.equal((await verdictOf(member.key, header({ update: upd().update, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any, addrs: [] } }))).action, 'reject')
   await net.send(member, header(upd()))
   assert.deepEqual(await verdictOf(member.key, header(upd())), { action: 'reject', reason: 'duplicate update' })
   // Equivocation: the leader publishes a second, different cohort.

@@ -76,10 +76,10 @@ test('bad messages from a rogue peer are rejected and the swarm keeps training',
     const header = { task: sha256(new TextEncoder().encode(id)) as any, round: 1, attempt: 0, base: sha256(float32Bytes(m0)) as any }
     const junk: Uint8Array[] = [
       new Uint8Array([0xff, 0x00, 0x13, 0x37]),
-      await sealMessage(rogueKey, { ...header, task: sha256(new Uint8Array([1])) as any, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any } }),
-      await sealMessage(rogueKey, { ...header, base: sha256(new Uint8Array([2])) as any, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any } }),
+      await sealMessage(rogueKey, { ...header, task: sha256(new Uint8Array([1])) as any, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any, addrs: [] } }),
+      await sealMessage(rogueKey, { ...header, base: sha256(new Uint8Array([2])) as any, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any, addrs: [] } }),
       await sealMessage(rogueKey, { ...header, task: Buffer.from(id, 'hex') as any, base: sha256(float32Bytes(m0)) as any, update: { cohortHash: new Uint8Array(32) as any, weight: 1, encoding: 1, length: m0.length, vector: new Uint8Array(0) as any, blobHash: new Uint8Array(32) as any, scale: 0 } }),
-      await sealMessage(rogueKey, { ...header, task: Buffer.from(id, 'hex') as any, round: 0, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any } })
+      await sealMessage(rogueKey, { ...header, task: Buffer.from(id, 'hex') as any, round: 0, join: { encPub: new Uint8Array(32) as any, maskPub: new Uint8Array(32) as any, addrs: [] } })
     ]
     for (const j of junk) await rogue.publish(topic, j).catch(() => {})
     await rogue.publish(topic, new Uint8Array(MAX_GOSSIP_BYTES + 1024)).catch(() => {})

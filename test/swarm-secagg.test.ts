@@ -256,7 +256,7 @@ interface Led {
  */
 async function lead (adv: Adversary, task: Task, attempt: number, include: (authorId: string) => boolean, base: Uint8Array): Promise<Led> {
   // The adversary joins (with keys it never uses) so that peers accept it as a leader.
-  await adv.publish({ task: fromHex(computeTaskId(task)) as any, round: 1, attempt, base: base as any, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any } })
+  await adv.publish({ task: fromHex(computeTaskId(task)) as any, round: 1, attempt, base: base as any, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any, addrs: [] } })
   const joins = await waitFor(`the 4 honest joins of attempt ${attempt}`, () => {
     const j = adv.fromEach(attempt, s => s.vm.message.join != null)
     return j.size === 4 ? [...j.values()] : undefined

@@ -50,6 +50,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--min-survivors <n>', 'minimum survivors for a round to complete')
     .option('--secure-agg <on|off>', 'secure aggregation: masked updates, only the sum is revealed (default on, or the task file\'s)')
     .option('--threshold <t>', 'secure aggregation: members needed to unmask (default a strict majority of the cohort)')
+    .option('--slice-from <n>', 'in-network aggregation: mask sets of at least n members sum their vectors in slices (0 = never; default 8)')
     .option('--clip <norm>', 'L2 norm every update is clipped to (default 10)')
     .option('--dp-sgd', 'example-level DP-SGD in local training (dense models; TF Privacy\'s DPKerasSGDOptimizer)')
     .option('--noise-multiplier <sigma>', 'DP-SGD noise multiplier (default 1.1)')

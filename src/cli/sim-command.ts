@@ -24,6 +24,7 @@ export interface SimOptions {
   minSurvivors?: string
   secureAgg?: string
   threshold?: string
+  sliceFrom?: string
   clip?: string
   dpFedavg?: boolean
   dpSgd?: boolean
@@ -77,6 +78,7 @@ export async function simTask (o: SimOptions): Promise<Task> {
   set(['cohort', 'size'], int('--cohort', o.cohort))
   set(['cohort', 'minSurvivors'], int('--min-survivors', o.minSurvivors))
   set(['cohort', 'threshold'], int('--threshold', o.threshold, 0))
+  set(['aggregation', 'sliceFrom'], int('--slice-from', o.sliceFrom, 0))
   set(['aggregation', 'clipNorm'], num('--clip', o.clip, 1e-9, 1e9))
   if (o.dpFedavg === true) set(['privacy', 'dpFedAvg'], true)
   if (o.dpSgd === true) set(['privacy', 'dpSgd'], true)

@@ -80,6 +80,12 @@ export const DEFAULT_AGGREGATION: Readonly<AggregationSpec> = Object.freeze({
   weightCap: 60_000
 })
 
+/**
+ * `aggregation.sliceFrom` default: mask sets of 8 or more members sum in slices. Below that, gossiping
+ * every masked vector costs fewer round trips and not much more traffic.
+ */
+export const DEFAULT_SLICE_FROM = 8
+
 export const DEFAULT_TIMEOUTS: Readonly<TimeoutSpec> = Object.freeze({
   joinMs: 5000,
   cohortMs: 3000,

@@ -12,11 +12,12 @@
 import {
   DP_SGD_PRESETS,
   ACTIVATIONS, DATASET_KINDS, DEFAULT_ACTIVATION, DEFAULT_AGGREGATION, DEFAULT_CNN_DENSE, DEFAULT_CNN_FILTERS,
-  DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_LR_SCHEDULE, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
+  DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_LR_SCHEDULE, DEFAULT_SLICE_FROM, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
   DEFAULT_PRIVACY, DEFAULT_SECURE_AGGREGATION, DEFAULT_SEED, DEFAULT_TASK_NAME, DEFAULT_TASK_SOURCE, DEFAULT_TIMEOUTS,
   DEFAULT_TRAINING, LR_SCHEDULES, MAX_LAYER_UNITS, MAX_NAME_LENGTH, MAX_SEED, MAX_TIMEOUT_MS, MIN_CLASSES, MIN_TIMEOUT_MS,
   MODEL_KINDS, NORMALIZE_MODES, OPTIMIZERS, TASK_VERSION, WEIGHTINGS
 } from './constants.ts'
+import { MAX_COHORT } from '../wire/constants.ts'
 import { didYouMean } from './did-you-mean.ts'
 import { TaskError, describeValue } from './errors.ts'
 import { formatPartition, parsePartition } from './partition.ts'
@@ -55,7 +56,7 @@ const NORMALIZE_FIELDS = ['mean', 'std'] as const
 
 const TRAINING_FIELDS = ['epochs', 'batchSize', 'learningRate', 'optimizer', 'momentum', 'lrSchedule'] as const
 const COHORT_FIELDS = ['size', 'minSurvivors', 'threshold'] as const
-const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate', 'clipNorm', 'weightCap'] as const
+const AGGREGATION_FIELDS = ['weighting', 'serverLearningRate', 'clipNorm', 'weightCap', 'sliceFrom'] as const
 const TIMEOUT_FIELDS = ['joinMs', 'cohortMs', 'updateMs', 'survivorsMs'] as const
 const PRIVACY_FIELDS = ['delta', 'targetEpsilon', 'dpFedAvg', 'fedAvgNoise', 'dpSgd', 'noiseMultiplier', 'l2NormClip', 'microbatches'] as const
 
@@ -307,12 +308,15 @@ function validateCohort (v: Validator, cohort: unknown): CohortSpec {
 function validateAggregation (v: Validator, aggregation: unknown): AggregationSpec {
   const a = v.object(aggregation, 'aggregation')
   v.onlyKnown(a, 'aggregation', AGGREGATION_FIELDS)
-  return {
+  const spec: AggregationSpec = {
     weighting: v.oneOf(a, 'aggregation', 'weighting', WEIGHTINGS),
     serverLearningRate: v.positive(a, 'aggregation', 'serverLearningRate'),
     clipNorm: v.positive(a, 'aggregation', 'clipNorm'),
     weightCap: v.integer(a, 'aggregation', 'weightCap', 1)
   }
+  // The default is left out, so tasks written before the field existed keep their ids.
+  const sliceFrom = a.sliceFrom === undefined ? DEFAULT_SLICE_FROM : v.integer(a, 'aggregation', 'sliceFrom', 0, MAX_COHORT)
+  return sliceFrom === DEFAULT_SLICE_FROM ? spec : { ...spec, sliceFrom }
 }
 
 function validatePrivacy (v: Validator, privacy: unknown): PrivacySpec {

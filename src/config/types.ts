@@ -82,6 +82,14 @@ export interface AggregationSpec {
    * every coordinate stays within clipNorm (McMahan et al. 2018's bounded weights).
    */
   weightCap: number
+  /**
+   * In-network aggregation: with secure aggregation, a mask set of at least this many members sums its
+   * masked vectors in slices (each survivor sums and unmasks one slice of everyone's vector and serves
+   * the result; every peer fetches the slices), so a member receives about 2·4d bytes instead of 4d per
+   * member. Smaller mask sets gossip whole vectors. 0 = never. Left out of a validated task when it is
+   * DEFAULT_SLICE_FROM. The model is the same bit for bit either way.
+   */
+  sliceFrom?: number
 }
 
 export interface TimeoutSpec {

@@ -3,14 +3,17 @@
  * model updates and models too big for one gossip message.
  *
  * Wire format, all frames length-prefixed (unsigned varint length, then the bytes):
- *   request:  one frame of exactly 32 bytes, the raw sha256 of the wanted blob
- *   response: one frame of 1 status byte (0 found, 1 not found, 2 too large to serve),
- *             then, only if found, one frame with the blob
+ *   request:  one frame of exactly 32 bytes, the raw sha256 of the wanted blob, or of 40 bytes: the
+ *             sha256, then a byte offset and a byte length (uint32 big-endian each) for a range of it
+ *   response: one frame of 1 status byte (0 found, 1 not found, 2 too large to serve, 3 range outside
+ *             the blob), then, only if found, one frame with the blob (or the range)
  * after which the server closes the stream. A malformed request (wrong length, oversize length
  * prefix, nothing within the timeout) makes the server abort that stream; it keeps serving others.
  *
  * The client verifies the sha256 of what it gets; a peer that sends other bytes, an oversize
- * frame or a malformed answer is logged and skipped, and the next peer is asked.
+ * frame or a malformed answer is logged and skipped, and the next peer is asked. A range cannot be
+ * checked against the hash: `fetchBlobRange` is for asking the blob's author (in-network
+ * aggregation fetches each member's slice from that member), and checks only the length.
  *
  * Runs over relayed connections through fedswarm relays (they apply no limits), but not over
  * libp2p-"limited" ones (relays with data/duration limits): their 128 KiB default would cut a
@@ -33,9 +36,11 @@ import { createLogger } from './logger.ts'
 import type { NetLogger } from './logger.ts'
 
 const HASH_BYTES = 32
+const RANGE_REQUEST_BYTES = HASH_BYTES + 8
 const STATUS_FOUND = 0
 const STATUS_NOT_FOUND = 1
 const STATUS_TOO_LARGE = 2
+const STATUS_BAD_RANGE = 3
 /** Room for length prefixes and the status frame in the client's read buffer. */
 const FRAMING_BYTES = 64
 /** A server gives a client at least this rate when sending a blob. */
@@ -83,13 +88,24 @@ export async function serveBlobs (node: PeerNode, store: BlobSource, options: Se
     const remote = connection.remotePeer.toString()
     let signal = AbortSignal.timeout(timeoutMs)
     try {
-      const lp = lpStream(stream, { maxDataLength: HASH_BYTES, maxBufferSize: HASH_BYTES + FRAMING_BYTES })
-      const request = await lp.read({ signal })
-      if (request.byteLength !== HASH_BYTES) {
-        throw new Error(`malformed request of ${request.byteLength} bytes (expected ${HASH_BYTES})`)
+      const lp = lpStream(stream, { maxDataLength: RANGE_REQUEST_BYTES, maxBufferSize: RANGE_REQUEST_BYTES + FRAMING_BYTES })
+      const request = (await lp.read({ signal })).subarray()
+      if (request.byteLength !== HASH_BYTES && request.byteLength !== RANGE_REQUEST_BYTES) {
+        throw new Error(`malformed request of ${request.byteLength} bytes (expected ${HASH_BYTES} or ${RANGE_REQUEST_BYTES})`)
       }
-      const hash = toHex(request.subarray())
-      const blob = store.get(hash)
+      const hash = toHex(request.subarray(0, HASH_BYTES))
+      let blob = store.get(hash)
+      if (blob != null && request.byteLength === RANGE_REQUEST_BYTES) {
+        const view = new DataView(request.buffer, request.byteOffset + HASH_BYTES, 8)
+        const offset = view.getUint32(0)
+        const length = view.getUint32(4)
+        if (offset + length > blob.byteLength) {
+          await lp.write(Uint8Array.of(STATUS_BAD_RANGE), { signal })
+          await stream.close({ signal })
+          return
+        }
+        blob = blob.subarray(offset, offset + length)
+      }
       if (blob == null) {
         await lp.write(Uint8Array.of(STATUS_NOT_FOUND), { signal })
       } else if (blob.byteLength > maxBlobBytes) {
@@ -177,12 +193,68 @@ export async function fetchBlob (node: PeerNode, hash: string, options: FetchBlo
   throw new BlobNotFoundError(key, attempts, why)
 }
 
-/** The blob from `peer`, or a string saying why not (not found / too large on the server). */
-async function askPeer (node: PeerNode, peer: PeerId, hash: string, maxBytes: number, signal: AbortSignal): Promise<Uint8Array | string> {
+export interface FetchBlobRangeOptions {
+  /** Peers to ask, in order: the blob's author first (a range cannot be verified against the hash). */
+  peers: PeerId[]
+  /** Time the whole fetch may take (default 60 s). */
+  timeoutMs?: number
+  /** Time one peer gets before the next is asked (default 20 s, never more than `timeoutMs`). */
+  peerTimeoutMs?: number
+  /** Where the blob is looked up first (default: the store `serveBlobs` serves on this node). */
+  store?: BlobSource
+  signal?: AbortSignal
+  log?: NetLogger
+}
+
+/**
+ * Fetches bytes [offset, offset + length) of the blob with sha256 `hash` (hex), from the local store if
+ * it holds the blob, else from `peers` in turn. Only the length of the answer is checked (a range has
+ * no hash of its own), so ask peers whose answer you would take for the whole blob: its author.
+ * Throws `BlobNotFoundError` (with every peer's answer) if nobody served the range.
+ */
+export async function fetchBlobRange (node: PeerNode, hash: string, offset: number, length: number, options: FetchBlobRangeOptions): Promise<Uint8Array> {
+  const key = normalizeHash(hash)
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > 0xffffffff) {
+    throw new RangeError(`blob range ${offset}+${length} is not a uint32 byte range`)
+  }
+  options.signal?.throwIfAborted()
+  const local = (options.store ?? servedStores.get(node))?.get(key)
+  if (local != null && offset + length <= local.byteLength) return local.subarray(offset, offset + length)
+  const log = options.log ?? createLogger('blob')
+  const timeoutMs = options.timeoutMs ?? DEFAULT_BLOB_FETCH_TIMEOUT_MS
+  const peerTimeoutMs = Math.min(options.peerTimeoutMs ?? DEFAULT_BLOB_PEER_TIMEOUT_MS, timeoutMs)
+  const overall = AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(options.signal == null ? [] : [options.signal])])
+  const request = new Uint8Array(RANGE_REQUEST_BYTES)
+  request.set(uint8ArrayFromString(key, 'base16'))
+  const view = new DataView(request.buffer, HASH_BYTES, 8)
+  view.setUint32(0, offset)
+  view.setUint32(4, length)
+  const attempts: BlobAttempt[] = []
+  for (const peer of options.peers) {
+    if (overall.aborted) break
+    const peerSignal = AbortSignal.any([overall, AbortSignal.timeout(peerTimeoutMs)])
+    let reason: string
+    try {
+      const bytes = await askPeer(node, peer, request, length, peerSignal)
+      if (typeof bytes !== 'string' && bytes.byteLength === length) return bytes
+      reason = typeof bytes === 'string' ? bytes : `sent ${bytes.byteLength} bytes for a range of ${length}`
+    } catch (err) {
+      reason = peerSignal.aborted && !overall.aborted ? `no answer within ${peerTimeoutMs} ms` : reasonOf(err)
+    }
+    log(`peer ${peer} could not serve bytes ${offset}+${length} of blob ${key}: ${reason}`)
+    attempts.push({ peer: peer.toString(), reason })
+  }
+  if (options.signal?.aborted === true) throw new AbortedError(`fetching a range of blob ${key}`, { cause: options.signal.reason })
+  const why = overall.aborted ? `gave up after ${timeoutMs} ms` : options.peers.length === 0 ? 'no peers to ask' : undefined
+  throw new BlobNotFoundError(key, attempts, why)
+}
+
+/** The blob (or range) from `peer`, or a string saying why not (not found / too large / bad range). */
+async function askPeer (node: PeerNode, peer: PeerId, request: string | Uint8Array, maxBytes: number, signal: AbortSignal): Promise<Uint8Array | string> {
   const stream = await node.dialProtocol(peer, BLOB_PROTOCOL, { signal })
   try {
-    const lp = lpStream(stream, { maxDataLength: maxBytes, maxBufferSize: maxBytes + FRAMING_BYTES })
-    await lp.write(uint8ArrayFromString(hash, 'base16'), { signal })
+    const lp = lpStream(stream, { maxDataLength: Math.max(maxBytes, 1), maxBufferSize: maxBytes + FRAMING_BYTES })
+    await lp.write(typeof request === 'string' ? uint8ArrayFromString(request, 'base16') : request, { signal })
     await stream.close({ signal })
     const status = await lp.read({ signal })
     if (status.byteLength !== 1) throw new Error(`malformed response: status frame of ${status.byteLength} bytes`)
@@ -193,6 +265,7 @@ async function askPeer (node: PeerNode, peer: PeerId, hash: string, maxBytes: nu
       }
       case STATUS_NOT_FOUND: return 'not found'
       case STATUS_TOO_LARGE: return 'too large for the peer to serve'
+      case STATUS_BAD_RANGE: return 'range outside the blob'
       default: throw new Error(`malformed response: unknown status ${status.get(0)}`)
     }
   } catch (err) {

@@ -185,7 +185,8 @@ export class BlobNotFoundError extends NetError {
   readonly hash: string
   readonly attempts: BlobAttempt[]
   constructor (hash: string, attempts: BlobAttempt[], why?: string) {
-    super(`blob ${hash} not found on any of ${attempts.length} peer${attempts.length === 1 ? '' : 's'}${why === undefined ? '' : ` (${why})`}`, 'ERR_BLOB_NOT_FOUND')
+    const first = attempts[0] == null ? '' : `; ${attempts[0].peer.slice(-8)}: ${attempts[0].reason}${attempts.length > 1 ? ', …' : ''}`
+    super(`blob ${hash} not found on any of ${attempts.length} peer${attempts.length === 1 ? '' : 's'}${why === undefined ? '' : ` (${why})`}${first}`, 'ERR_BLOB_NOT_FOUND')
     this.hash = hash
     this.attempts = attempts
   }

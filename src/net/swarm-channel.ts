@@ -3,12 +3,15 @@
  * gossip topic, a blob store served over the blob protocol, and the sync protocol.
  */
 import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { SwarmChannel, RequestOptions } from '../round/channel.ts'
 import type { Verdict } from '../round/machine.ts'
 import { roundTopic } from '../wire/topics.ts'
 import { createGossip } from './gossip.ts'
 import { createBlobStore } from './blob-store.ts'
-import { fetchBlob, serveBlobs } from './blob-protocol.ts'
+import { fetchBlob, fetchBlobRange, serveBlobs } from './blob-protocol.ts'
+import { MAX_JOIN_ADDRS, MAX_JOIN_ADDR_BYTES } from '../wire/constants.ts'
 import type { BlobServer } from './blob-protocol.ts'
 import { requestSync, serveSync } from './sync-protocol.ts'
 import type { SyncServer } from './sync-protocol.ts'
@@ -60,8 +63,30 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
     },
     putBlob: (bytes) => store.put(bytes),
     getBlob: (hash) => store.get(hash),
-    async fetchBlob (hash: string, opts: RequestOptions = {}): Promise<Uint8Array> {
-      return await fetchBlob(node, hash, { store, timeoutMs: opts.timeoutMs, signal: opts.signal, peers: connectedPeers() })
+    async fetchBlob (hash: string, opts: RequestOptions & { prefer?: string[] } = {}): Promise<Uint8Array> {
+      const preferred = (opts.prefer ?? []).flatMap(id => { try { return [peerIdFromString(id)] } catch { return [] } })
+      const first = new Set(preferred.map(p => p.toString()))
+      const peers = [...preferred, ...connectedPeers().filter(p => !first.has(p.toString()))]
+      return await fetchBlob(node, hash, { store, timeoutMs: opts.timeoutMs, signal: opts.signal, peers })
+    },
+    async fetchBlobRange (hash: string, offset: number, length: number, opts: RequestOptions & { from: string }): Promise<Uint8Array> {
+      return await fetchBlobRange(node, hash, offset, length, { peers: [peerIdFromString(opts.from)], store, timeoutMs: opts.timeoutMs, signal: opts.signal, log })
+    },
+    addresses (): Uint8Array[] {
+      return node.getMultiaddrs()
+        .map(a => a.decapsulateCode(421).bytes) // without /p2p/<self>
+        .filter(b => b.byteLength <= MAX_JOIN_ADDR_BYTES)
+        .slice(0, MAX_JOIN_ADDRS)
+    },
+    learnAddresses (peerId: string, addrs: readonly Uint8Array[]): void {
+      if (addrs.length === 0 || peerId === node.peerId.toString()) return
+      try {
+        const id = peerIdFromString(peerId)
+        const multiaddrs = addrs.slice(0, MAX_JOIN_ADDRS).map(b => multiaddr(b))
+        node.peerStore.merge(id, { multiaddrs }).catch(err => log(`could not remember the addresses of ${peerId}: ${(err as Error).message}`))
+      } catch (err) {
+        log(`ignoring bad addresses announced by ${peerId}: ${(err as Error).message}`)
+      }
     },
     serveSync (handler): void {
       servers.push(serveSync(node, async (req, from) => await handler(req, from.toString())))

@@ -24,8 +24,17 @@ export interface SwarmChannel {
   waitForMesh (opts: { minPeers: number, timeoutMs: number, signal?: AbortSignal }): Promise<boolean>
   putBlob (bytes: Uint8Array): string
   getBlob (hashHex: string): Uint8Array | undefined
-  /** Fetches content by sha256 from peers, verified; throws if nobody has it. */
-  fetchBlob (hashHex: string, opts?: RequestOptions): Promise<Uint8Array>
+  /** Fetches content by sha256 from peers (`prefer`, PeerId strings, asked first), verified; throws if nobody has it. */
+  fetchBlob (hashHex: string, opts?: RequestOptions & { prefer?: string[] }): Promise<Uint8Array>
+  /**
+   * Fetches bytes [offset, offset + length) of a blob directly from peer `from` (its author: a range
+   * cannot be checked against the hash); throws if it cannot.
+   */
+  fetchBlobRange (hashHex: string, offset: number, length: number, opts: RequestOptions & { from: string }): Promise<Uint8Array>
+  /** This peer's dialable addresses (multiaddr bytes, at most MAX_JOIN_ADDRS), for its Join. */
+  addresses (): Uint8Array[]
+  /** Remembers addresses another peer announced (in its Join), so it can be dialled directly. */
+  learnAddresses (peerId: string, addrs: readonly Uint8Array[]): void
   /** Installs the answer to sync requests. */
   serveSync (handler: (request: Uint8Array, from: string) => Promise<Uint8Array>): void
   /** Sends a sync request to up to `fanout` connected peers; returns the answers that came back. */

@@ -9,10 +9,12 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RoundMachine, peerKey } from './machine.ts'
 import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
-import { SecureMember, clipToNorm, effectiveNoiseMultiplier, recoverSum, ringInput, ringScale } from './secure.ts'
+import { SecureMember, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
+import { SliceAggregation, usesSlices } from './slices.ts'
 import { createPrivacyLedger } from '../dp/ledger.ts'
 import type { LedgerEntry, PrivacyLedger } from '../dp/ledger.ts'
-import { dequantizeSum, ringSum } from '../secagg/index.ts'
+import { dequantizeSum, ringSum, unmaskSum } from '../secagg/index.ts'
+import type { UnmaskInit } from '../secagg/index.ts'
 import type { SwarmChannel } from './channel.ts'
 import { Phase } from './phases.ts'
 import { ROUND_DEFAULTS } from './constants.ts'
@@ -25,6 +27,7 @@ import { bytesEqual, compareBytes, float32Bytes, float32FromBytes, fromHex, sha2
 import { applyAverage, fedAvg } from '../aggregate/fedavg.ts'
 import type { WeightedUpdate } from '../aggregate/fedavg.ts'
 import type { Task } from '../config/types.ts'
+import { DEFAULT_SLICE_FROM } from '../config/constants.ts'
 import { LINK_FIELDS, chainEndingAt, linkProblem, rankChains } from './chain.ts'
 import type { ChainAnswer, ChainCandidate, ChainLink } from './chain.ts'
 import { openChainPage, signChainPage } from './chain-wire.ts'
@@ -136,6 +139,9 @@ interface Current {
   pendingModel?: { params: Float32Array, bytes: Uint8Array }
   /** Secure aggregation: this member's keys, seeds and the shares it holds. */
   secure?: SecureMember
+  /** In-network aggregation: SliceSum announcements taken so far, and the aggregation once it runs. */
+  sliceOffers: Array<{ survivorsHash: string, index: number, sumHash: Uint8Array, from: string }>
+  slices?: { survivorsHash: string, aggregation: SliceAggregation }
 }
 
 export class DriverError extends Error {
@@ -296,6 +302,7 @@ export class RoundDriver {
       // Without secure aggregation the keys are never used, but Join keeps one shape.
       encPub: secure?.keys.enc.publicKey ?? sha256(this.selfBytes, Uint8Array.of(1)),
       maskPub: secure?.keys.mask.publicKey ?? sha256(this.selfBytes, Uint8Array.of(2)),
+      addrs: this.init.channel.addresses(),
       secure: t.secureAggregation,
       secureThreshold: t.cohort.threshold,
       clipNorm: t.aggregation.clipNorm,
@@ -303,7 +310,7 @@ export class RoundDriver {
       dpNoise: t.privacy.dpFedAvg ? t.privacy.fedAvgNoise : 0
     })
     const done = new Promise<'done' | 'aborted' | 'superseded'>((resolve) => {
-      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now(), secure }
+      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now(), secure, sliceOffers: [] }
     })
     const onAbort = (): void => this.current?.settle('aborted')
     signal.addEventListener('abort', onAbort, { once: true })
@@ -398,6 +405,7 @@ export class RoundDriver {
         return
       case 'phase':
         this.init.events?.phase?.(e.to, r, this.attempt)
+        if (e.to === Phase.Survivors && this.init.task.secureAggregation) this.prefetchSlices(cur)
         // Waiting on other peers' messages from here on: if gossip lost some (the mask set, acks, shares),
         // pull them from neighbours while the phase lasts.
         if (e.to === Phase.Cohort || e.to === Phase.Shares || e.to === Phase.Survivors || e.to === Phase.Unmask) {
@@ -468,7 +476,8 @@ export class RoundDriver {
         weight,
         encoding,
         length: up.delta.length,
-        vector: (vector.byteLength <= this.inlineLimit ? vector : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+        // In-network aggregation fetches slices of the vector from its author: gossip only its hash.
+        vector: (vector.byteLength <= this.inlineLimit && !(maskSet != null && this.sliced(maskSet.length)) ? vector : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
         blobHash: blobHash as Uint8Array<ArrayBuffer>,
         scale: scale ?? 0
       }
@@ -551,6 +560,12 @@ export class RoundDriver {
       const v = cur.machine.validate(vm)
       if (v.action !== 'accept') return
       if (m.update != null) cur.envelopes.set(hex, vm)
+      if (m.join != null) this.init.channel.learnAddresses(vm.authorId, m.join.addrs)
+      if (m.sliceSum != null) {
+        const o = { survivorsHash: toHex(m.sliceSum.survivorsHash), index: m.sliceSum.index, sumHash: m.sliceSum.sumHash, from: vm.authorId }
+        cur.sliceOffers.push(o)
+        if (cur.slices?.survivorsHash === o.survivorsHash) cur.slices.aggregation.offer(o.index, o.sumHash, o.from)
+      }
       this.feed({ type: 'message', message: vm, hash })
       return
     }
@@ -720,27 +735,93 @@ export class RoundDriver {
   private async secureAverage (cur: Current, survivors: Survivor[], secure: SecureAggregate): Promise<Float32Array> {
     const a = this.init.task.aggregation
     const ordered = [...survivors].sort((x, y) => compareBytes(x.peer, y.peer))
-    const vectors: Uint32Array[] = []
+    const updates: VerifiedMessage[] = []
     let totalWeight = 0
     for (const s of ordered) {
       const vm = cur.envelopes.get(toHex(s.updateHash))
       if (vm == null) throw new DriverError(`update of ${peerKey(s.peer)} missing`)
-      vectors.push(uint32FromBytes(await this.vectorBytes(vm)))
+      updates.push(vm)
       totalWeight += a.weighting === 'uniform' ? 1 : vm.message.update!.weight
     }
-    const sum = await recoverSum({
+    const masks = await recoverMasks({
       ctx: { task: this.taskBytes, round: this.round, attempt: cur.machine.params.attempt },
       threshold: secure.threshold,
       maskSet: secure.maskSet,
       survivors: ordered.map(s => s.peer),
-      maskedSum: ringSum(vectors, this.params.length),
       unmasks: secure.unmasks,
       seedCommits: secure.seedCommits
     })
+    let sum: Uint32Array
+    if (this.sliced(secure.maskSet.length)) {
+      sum = await this.sliceSum(cur, updates, masks)
+    } else {
+      const vectors: Uint32Array[] = []
+      for (const vm of updates) vectors.push(uint32FromBytes(await this.vectorBytes(vm)))
+      sum = unmaskSum(ringSum(vectors, this.params.length), masks)
+    }
     const numerator = dequantizeSum(sum, secure.scale)
     const cap = a.weighting === 'uniform' ? 1 : a.weightCap
     if (cap !== 1) for (let k = 0; k < numerator.length; k++) numerator[k] *= cap
     return applyAverage(this.params, numerator, totalWeight, a.serverLearningRate)
+  }
+
+  /** Whether a mask set of `members` sums in slices (the task's `aggregation.sliceFrom`). */
+  private sliced (members: number): boolean {
+    return usesSlices(members, this.init.task.aggregation.sliceFrom ?? DEFAULT_SLICE_FROM)
+  }
+
+  /** In-network aggregation of the survivors' masked vectors (src/round/slices.ts): the unmasked sum. */
+  private async sliceSum (cur: Current, updates: VerifiedMessage[], masks: UnmaskInit): Promise<Uint32Array> {
+    const list = cur.machine.survivors
+    if (list == null) throw new DriverError('no survivor list to sum')
+    const listHex = toHex(list.hash)
+    const t = this.init.task.timeouts
+    const aggregation = cur.slices?.survivorsHash === listHex ? cur.slices.aggregation : this.sliceAggregation(cur, list, updates)
+    for (const o of cur.sliceOffers) if (o.survivorsHash === listHex) aggregation.offer(o.index, o.sumHash, o.from)
+    // Announcements lost by gossip are pulled from neighbours while the slices are awaited.
+    const pull = setTimeout(() => { if (this.current === cur) void this.pullAttempt(this.controller.signal) }, Math.max(1000, Math.round(t.survivorsMs / 4)))
+    try {
+      return await aggregation.run(masks)
+    } finally {
+      clearTimeout(pull)
+    }
+  }
+
+  /**
+   * The slice aggregation of survivor list `list` (its updates in peer order); made when the list
+   * arrives, so that this survivor's own slice is fetched while the Ack and Unmask phases run.
+   */
+  private sliceAggregation (cur: Current, list: { list: Survivor[], hash: Uint8Array }, updates: VerifiedMessage[]): SliceAggregation {
+    const t = this.init.task.timeouts
+    const aggregation = new SliceAggregation({
+      channel: this.init.channel,
+      survivors: updates.map(vm => ({ id: vm.authorId, blobHash: toHex(vm.message.update!.blobHash) })),
+      length: this.params.length,
+      selfId: this.selfId,
+      announce: async (index, count, sumHash) => {
+        await this.publish({ ...this.header(cur), sliceSum: { survivorsHash: list.hash as Uint8Array<ArrayBuffer>, index, count, sumHash: sumHash as Uint8Array<ArrayBuffer> } })
+      },
+      backupMs: Math.max(1000, Math.round(t.survivorsMs / 4)),
+      fetchTimeoutMs: ROUND_DEFAULTS.blobTimeoutMs,
+      signal: this.controller.signal,
+      log: line => this.log(`round ${this.round}: ${line}`),
+      onBadSum: (peer, index) => this.log(`round ${this.round}: peer ${peer} misbehaved: wrong sum of slice ${index}`)
+    })
+    cur.slices = { survivorsHash: toHex(list.hash), aggregation }
+    return aggregation
+  }
+
+  /** At the survivor list (sliced rounds): start fetching this survivor's slice if every update is here. */
+  private prefetchSlices (cur: Current): void {
+    const m = cur.machine
+    const list = m.survivors
+    const members = m.maskSet?.members.length ?? 0
+    if (list == null || !this.sliced(members) || cur.slices?.survivorsHash === toHex(list.hash)) return
+    if (!list.list.some(e => bytesEqual(e.peer, this.selfBytes))) return
+    const ordered = [...list.list].sort((x, y) => compareBytes(x.peer, y.peer))
+    const updates = ordered.map(s => cur.envelopes.get(toHex(s.updateHash)))
+    if (updates.some(u => u == null)) return
+    this.sliceAggregation(cur, list, updates as VerifiedMessage[]).prefetch()
   }
 
   // ---------------------------------------------------------------- privacy

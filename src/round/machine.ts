@@ -17,8 +17,8 @@ import * as Digest from 'multiformats/hashes/digest'
 import { Phase, assertTransition } from './phases.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
 import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg } from '../wire/messages.ts'
-import type { Member, Survivor, Shares as SharesMsg, MaskSet as MaskSetMsg, Unmask as UnmaskMsg } from '../wire/messages.ts'
-import { ENCODING_FLOAT32, ENCODING_RING32, MAX_COHORT } from '../wire/constants.ts'
+import type { Member, Survivor, Shares as SharesMsg, MaskSet as MaskSetMsg, Unmask as UnmaskMsg, SliceSum as SliceSumMsg } from '../wire/messages.ts'
+import { ENCODING_FLOAT32, ENCODING_RING32, MAX_COHORT, MAX_JOIN_ADDRS, MAX_JOIN_ADDR_BYTES } from '../wire/constants.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
 import { UnmaskGuard, majorityThreshold } from '../secagg/index.ts'
 import type { UnmaskRelease } from '../secagg/index.ts'
@@ -54,6 +54,8 @@ export interface RoundParams {
   /** Fresh per-attempt public keys for the Join (used by secure aggregation). */
   encPub: Uint8Array
   maskPub: Uint8Array
+  /** This peer's dialable addresses (multiaddr bytes) for its Join (default none). */
+  addrs?: Uint8Array[]
   /** Secure aggregation on: the Shares / MaskSet / Ack / Unmask phases run and updates are masked. */
   secure?: boolean
   /** The task's Shamir threshold (0 = strict majority of the cohort). */
@@ -230,11 +232,12 @@ export class RoundMachine {
     if (!bytesEqual(m.task, p.task)) return { action: 'reject', reason: 'wrong task' }
     if (m.round !== p.round || m.attempt !== p.attempt) return { action: 'ignore', reason: 'other round' }
     if (!bytesEqual(m.base, p.base)) return { action: 'reject', reason: 'wrong base model' }
-    const kinds = [m.join, m.cohort, m.update, m.survivors, m.result, m.shares, m.maskSet, m.ack, m.unmask].filter(x => x != null).length
+    const kinds = [m.join, m.cohort, m.update, m.survivors, m.result, m.shares, m.maskSet, m.ack, m.unmask, m.sliceSum].filter(x => x != null).length
     if (kinds !== 1) return { action: 'reject', reason: `message carries ${kinds} bodies, expected 1` }
-    if ((m.shares ?? m.maskSet ?? m.ack ?? m.unmask) != null && p.secure !== true) return { action: 'reject', reason: 'secure-aggregation message, but secure aggregation is off' }
+    if ((m.shares ?? m.maskSet ?? m.ack ?? m.unmask ?? m.sliceSum) != null && p.secure !== true) return { action: 'reject', reason: 'secure-aggregation message, but secure aggregation is off' }
     if (m.join != null) {
       if (m.join.encPub.byteLength !== 32 || m.join.maskPub.byteLength !== 32) return { action: 'reject', reason: 'join keys must be 32 bytes' }
+      if (m.join.addrs.length > MAX_JOIN_ADDRS || m.join.addrs.some(a => a.byteLength === 0 || a.byteLength > MAX_JOIN_ADDR_BYTES)) return { action: 'reject', reason: `join addresses: at most ${MAX_JOIN_ADDRS} of 1..${MAX_JOIN_ADDR_BYTES} bytes` }
       const prev = this.joins.get(vm.authorId)
       if (prev != null) {
         return bytesEqual(prev.encPub, m.join.encPub) && bytesEqual(prev.maskPub, m.join.maskPub)
@@ -291,6 +294,7 @@ export class RoundMachine {
       return { action: 'accept' }
     }
     if (m.unmask != null) return this.validateUnmask(vm, m.unmask)
+    if (m.sliceSum != null) return this.validateSliceSum(vm, m.sliceSum)
     // Results are tallied by the driver, which compares them across peers.
     return { action: 'accept' }
   }
@@ -386,6 +390,20 @@ export class RoundMachine {
     return { action: 'accept' }
   }
 
+  /**
+   * A slice of the survivors' sum (in-network aggregation): for a survivor list this peer holds, from one
+   * of its survivors, with as many slices as survivors. Which of them may compute which slice, and what
+   * to do with two different sums of one slice, is the driver's (src/round/slices.ts).
+   */
+  private validateSliceSum (vm: VerifiedMessage, s: SliceSumMsg): Verdict {
+    if (s.survivorsHash.byteLength !== 32 || s.sumHash.byteLength !== 32) return { action: 'reject', reason: 'slice sum hashes must be 32 bytes' }
+    const list = this.lists.get(toHex(s.survivorsHash))
+    if (list == null) return { action: 'ignore', reason: 'slice sum for a survivor list this peer has not seen' }
+    if (s.count !== list.list.length || s.index >= s.count) return { action: 'reject', reason: `slice ${s.index} of ${s.count} for a list of ${list.list.length} survivors` }
+    if (!list.list.some(e => peerKey(e.peer) === vm.authorId)) return { action: 'reject', reason: 'slice sum from a peer outside the survivor list' }
+    return { action: 'accept' }
+  }
+
   private validateCohort (vm: VerifiedMessage, c: CohortMsg): Verdict {
     const p = this.params
     const n = c.members.length
@@ -444,7 +462,7 @@ export class RoundMachine {
     const p = this.params
     this.startedAt = this.now
     if (p.eligible) {
-      out.push({ type: 'publish', message: { ...this.header(), join: { encPub: p.encPub as Uint8Array<ArrayBuffer>, maskPub: p.maskPub as Uint8Array<ArrayBuffer> } } })
+      out.push({ type: 'publish', message: { ...this.header(), join: { encPub: p.encPub as Uint8Array<ArrayBuffer>, maskPub: p.maskPub as Uint8Array<ArrayBuffer>, addrs: (p.addrs ?? []) as Array<Uint8Array<ArrayBuffer>> } } })
     }
     out.push({ type: 'set-timer', name: 'join', ms: p.joinMs })
     out.push({ type: 'set-timer', name: 'cohort-deadline', ms: p.joinMs + (p.maxFallbacks + 1) * p.cohortMs })
@@ -714,6 +732,7 @@ export class RoundMachine {
       if (this.missingShares().length > 0) return `${this.missingShares().length} key-share bundle(s) of the mask set could not be found`
       if (this.missingUpdates().length > 0) return 'could not gather the survivors\' updates'
       const got = this.unmasks.get(toHex(this.survivors.hash))?.size ?? 0
+      if (this.phase === Phase.Aggregate) return `the survivors' sum was not computed before the deadline (${got} members' shares in)`
       return `${this.guard?.conflicted === true ? 'conflicting survivor lists for this cohort: ' : ''}only ${got} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived${this.refused != null ? ` (this member refused to unmask: ${this.refused})` : ''}`
     }
     return this.survivors == null ? 'no survivor list before the deadline' : 'could not gather the survivors\' updates'

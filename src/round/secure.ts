@@ -16,7 +16,7 @@ import {
   agree, combineShares, encodeContext, generateRoundKeys, maskInput, openShares, pairwiseMaskSeed,
   publicKeyOf, quantizationScale, quantize, sealShares, shareEncryptionKey, splitSecret, unmaskSum
 } from '../secagg/index.ts'
-import type { DroppedPairwiseSeed, PairwiseSeed, RandomSource, RoundKeys, SharePair } from '../secagg/index.ts'
+import type { DroppedPairwiseSeed, PairwiseSeed, RandomSource, RoundKeys, SharePair, UnmaskInit } from '../secagg/index.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
 import { INT32_MAX } from '../secagg/constants.ts'
 import { addDiscreteGaussianNoise, memberNoiseVariance } from '../dp/discrete-noise.ts'
@@ -223,8 +223,10 @@ export interface RecoverInit {
   maskSet: readonly Member[]
   /** U2 ⊆ U1: the members whose masked inputs are in `maskedSum`. */
   survivors: readonly Uint8Array[]
-  /** Ring sum of the survivors' masked inputs. */
+  /** Ring sum of the survivors' masked inputs (or of one slice of them: see `offset`). */
   maskedSum: Uint32Array
+  /** Word of the vectors `maskedSum` starts at (default 0: the whole vector). */
+  offset?: number
   /** Unmask messages for this survivor list (at least t, from different members). */
   unmasks: readonly UnmaskMessage[]
   /** Seed commitments from the survivors' Shares bundles, by peer hex. */
@@ -257,11 +259,12 @@ async function rebuild (shares: Uint8Array[], t: number, check: (secret: Uint8Ar
 }
 
 /**
- * The survivors' exact ring sum Σ_{s ∈ U2} x_s: rebuilds b_s of every survivor (checked against its
- * commitment) and the mask key of every member of U1 \ U2 (checked against its announced public key),
- * and removes their masks from `maskedSum`.
+ * The masks left in the survivors' sum: rebuilds b_s of every survivor (checked against its commitment)
+ * and the mask key of every member of U1 \ U2 (checked against its announced public key), and derives
+ * the survivor–dropped pairwise seeds. `unmaskSum(slice, masks, offset)` then removes them from any
+ * slice of the sum.
  */
-export async function recoverSum (init: RecoverInit): Promise<Uint32Array> {
+export async function recoverMasks (init: Omit<RecoverInit, 'maskedSum' | 'offset'>): Promise<UnmaskInit> {
   const { ctx, threshold: t, maskSet, survivors, unmasks, seedCommits } = init
   const inSurvivors = new Set(survivors.map(toHex))
   const selfSeeds: Uint8Array[] = []
@@ -284,5 +287,10 @@ export async function recoverSum (init: RecoverInit): Promise<Uint32Array> {
       droppedPairwise.push({ survivor: s.peer, dropped: d.peer, seed })
     }
   }
-  return unmaskSum(init.maskedSum, { survivorSelfSeeds: selfSeeds, droppedPairwise })
+  return { survivorSelfSeeds: selfSeeds, droppedPairwise }
+}
+
+/** The survivors' exact ring sum Σ_{s ∈ U2} x_s (or the slice of it that `maskedSum` is). */
+export async function recoverSum (init: RecoverInit): Promise<Uint32Array> {
+  return unmaskSum(init.maskedSum, await recoverMasks(init), init.offset ?? 0)
 }

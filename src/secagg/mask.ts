@@ -88,15 +88,17 @@ export function maskInput (input: Uint32Array, init: MaskInit): Uint32Array {
 
 /**
  * Removes the survivors' self masks and the survivor–dropped pairwise masks from the ring sum of
- * the survivors' masked inputs; returns the sum of their inputs (a new vector).
+ * the survivors' masked inputs; returns the sum of their inputs (a new vector). With `offset`,
+ * `maskedSum` is the slice of the sum that starts at word `offset` of the vectors (in-network
+ * aggregation unmasks one slice at a time).
  */
-export function unmaskSum (maskedSum: Uint32Array, init: UnmaskInit): Uint32Array {
+export function unmaskSum (maskedSum: Uint32Array, init: UnmaskInit, offset = 0): Uint32Array {
   const streams: SignedStream[] = []
-  for (const seed of init.survivorSelfSeeds) streams.push({ stream: new MaskStream(seed), add: false })
+  for (const seed of init.survivorSelfSeeds) streams.push({ stream: new MaskStream(seed, offset), add: false })
   for (const { survivor, dropped, seed } of init.droppedPairwise) {
     if (bytesEqual(survivor, dropped)) throw new InvalidMaskInputError('a survivor cannot be its own dropped peer')
     // the survivor added σ · PRG(s); take it away
-    streams.push({ stream: new MaskStream(seed), add: maskSign(survivor, dropped) < 0 })
+    streams.push({ stream: new MaskStream(seed, offset), add: maskSign(survivor, dropped) < 0 })
   }
   return applyStreams(Uint32Array.from(maskedSum), streams)
 }

@@ -36,9 +36,21 @@ function checkLength (length: number): void {
 export class MaskStream {
   private readonly cipher: Cipheriv
 
-  constructor (seed: Uint8Array) {
+  /**
+   * @param offset - the word of the stream to start at (default 0): the stream from word `offset` on is
+   * the same as the whole stream with its first `offset` words skipped, without generating them (the
+   * CTR counter block is set to offset / 4 and the rest of that block is dropped).
+   */
+  constructor (seed: Uint8Array, offset = 0) {
     checkSeed(seed)
-    this.cipher = createCipheriv('aes-256-ctr', seed, ZERO_IV)
+    checkLength(offset)
+    const block = Math.floor(offset / 4)
+    const iv = new Uint8Array(16)
+    // 128-bit big-endian counter; a safe integer fits in the low 8 bytes
+    new DataView(iv.buffer).setBigUint64(8, BigInt(block))
+    this.cipher = createCipheriv('aes-256-ctr', seed, block === 0 ? ZERO_IV : iv)
+    const skip = offset % 4
+    if (skip > 0) this.cipher.update(zeroBytes(skip * 4))
   }
 
   /**

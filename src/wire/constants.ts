@@ -23,6 +23,10 @@ export const DEFAULT_INLINE_LIMIT = 3 * 1024 * 1024
 /** Upper bound on cohort members in one Cohort / Survivors message. */
 export const MAX_COHORT = 1024
 
+/** A Join carries at most this many multiaddrs of its author, each at most MAX_JOIN_ADDR_BYTES long. */
+export const MAX_JOIN_ADDRS = 8
+export const MAX_JOIN_ADDR_BYTES = 256
+
 /** Encodings of an update vector. */
 export const ENCODING_FLOAT32 = 1
 /** A masked vector in Z_2^32 (secure aggregation). */

@@ -7,7 +7,7 @@ import type { PeerId, PrivateKey } from '@libp2p/interface'
 import { peerIdFromMultihash, peerIdFromPrivateKey } from '@libp2p/peer-id'
 import * as Digest from 'multiformats/hashes/digest'
 import { Envelope, RoundMessage } from './messages.ts'
-import { ENVELOPE_DOMAIN, MAX_COHORT, MAX_GOSSIP_BYTES, WIRE_VERSION } from './constants.ts'
+import { ENVELOPE_DOMAIN, MAX_COHORT, MAX_GOSSIP_BYTES, MAX_JOIN_ADDRS, WIRE_VERSION } from './constants.ts'
 
 /** A message that failed to decode or verify. `reason` is short and loggable. */
 export class WireError extends Error {
@@ -39,6 +39,7 @@ export async function sealMessage (key: PrivateKey, message: RoundMessage): Prom
 
 const decodeLimits = {
   limits: {
+    join: { addrs: MAX_JOIN_ADDRS },
     cohort: { members: MAX_COHORT },
     survivors: { survivors: MAX_COHORT },
     shares: { boxes: MAX_COHORT },
@@ -64,7 +65,13 @@ export async function openMessage (bytes: Uint8Array, maxBytes = MAX_GOSSIP_BYTE
     throw new WireError('malformed author peer id')
   }
   if (author.publicKey == null) throw new WireError('author peer id carries no public key')
-  const ok = await author.publicKey.verify(signedBytes(env.body), env.signature)
+  let ok: boolean
+  try {
+    ok = await author.publicKey.verify(signedBytes(env.body), env.signature)
+  } catch {
+    // Ed25519 keys throw (a TypeError) for a signature that is not 64 bytes (found by test/fuzz)
+    ok = false
+  }
   if (!ok) throw new WireError('bad signature')
   let message: RoundMessage
   try {

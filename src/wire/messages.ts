@@ -175,6 +175,7 @@ export interface RoundMessage {
   maskSet?: MaskSet
   ack?: Ack
   unmask?: Unmask
+  sliceSum?: SliceSum
 }
 
 export namespace RoundMessage {
@@ -250,6 +251,11 @@ export namespace RoundMessage {
         if (obj.unmask != null) {
           w.uint32(146)
           Unmask.codec().encode(obj.unmask, w)
+        }
+
+        if (obj.sliceSum != null) {
+          w.uint32(154)
+          SliceSum.codec().encode(obj.sliceSum, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -336,6 +342,12 @@ export namespace RoundMessage {
             case 18: {
               obj.unmask = Unmask.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.unmask
+              })
+              break
+            }
+            case 19: {
+              obj.sliceSum = SliceSum.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.sliceSum
               })
               break
             }
@@ -445,6 +457,13 @@ export namespace RoundMessage {
 
               break
             }
+            case 19: {
+              yield * SliceSum.codec().stream(reader, reader.uint32(), `${prefix}.sliceSum`, {
+                limits: opts.limits?.sliceSum
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -484,6 +503,12 @@ export namespace RoundMessage {
 
   export interface RoundMessageJoinMaskPubFieldEvent {
     field: '$.join.maskPub'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageJoinAddrsFieldEvent {
+    field: '$.join.addrs[]'
+    index: number
     value: Uint8Array<ArrayBuffer>
   }
 
@@ -659,6 +684,26 @@ export namespace RoundMessage {
     index: number
   }
 
+  export interface RoundMessageSliceSumSurvivorsHashFieldEvent {
+    field: '$.sliceSum.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageSliceSumIndexFieldEvent {
+    field: '$.sliceSum.index'
+    value: number
+  }
+
+  export interface RoundMessageSliceSumCountFieldEvent {
+    field: '$.sliceSum.count'
+    value: number
+  }
+
+  export interface RoundMessageSliceSumSumHashFieldEvent {
+    field: '$.sliceSum.sumHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<RoundMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, RoundMessage.codec())
   }
@@ -667,7 +712,7 @@ export namespace RoundMessage {
     return decodeMessage(buf, RoundMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesRecipientFieldEvent | RoundMessageSharesBoxesBoxFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesPeerFieldEvent | RoundMessageUnmaskSharesKindFieldEvent | RoundMessageUnmaskSharesShareFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesRecipientFieldEvent | RoundMessageSharesBoxesBoxFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesPeerFieldEvent | RoundMessageUnmaskSharesKindFieldEvent | RoundMessageUnmaskSharesShareFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
     return streamMessage(buf, RoundMessage.codec(), opts)
   }
 }
@@ -675,6 +720,7 @@ export namespace RoundMessage {
 export interface Join {
   encPub: Uint8Array<ArrayBuffer>
   maskPub: Uint8Array<ArrayBuffer>
+  addrs: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace Join {
@@ -697,13 +743,21 @@ export namespace Join {
           w.bytes(obj.maskPub)
         }
 
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(26)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           encPub: uint8ArrayAlloc(0),
-          maskPub: uint8ArrayAlloc(0)
+          maskPub: uint8ArrayAlloc(0),
+          addrs: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -720,6 +774,14 @@ export namespace Join {
               obj.maskPub = reader.bytes()
               break
             }
+            case 3: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -729,6 +791,10 @@ export namespace Join {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          addrs: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -747,6 +813,21 @@ export namespace Join {
                 field: `${prefix}.maskPub`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 3: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.bytes()
+              }
+
+              obj.addrs++
+
               break
             }
             default: {
@@ -771,6 +852,12 @@ export namespace Join {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface JoinAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Join>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Join.codec())
   }
@@ -779,7 +866,7 @@ export namespace Join {
     return decodeMessage(buf, Join.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Join>): Generator<JoinEncPubFieldEvent | JoinMaskPubFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Join>): Generator<JoinEncPubFieldEvent | JoinMaskPubFieldEvent | JoinAddrsFieldEvent> {
     return streamMessage(buf, Join.codec(), opts)
   }
 }
@@ -2359,6 +2446,164 @@ export namespace UnmaskShare {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnmaskShare>): Generator<UnmaskSharePeerFieldEvent | UnmaskShareKindFieldEvent | UnmaskShareShareFieldEvent> {
     return streamMessage(buf, UnmaskShare.codec(), opts)
+  }
+}
+
+export interface SliceSum {
+  survivorsHash: Uint8Array<ArrayBuffer>
+  index: number
+  count: number
+  sumHash: Uint8Array<ArrayBuffer>
+}
+
+export namespace SliceSum {
+  let _codec: Codec<SliceSum>
+
+  export const codec = (): Codec<SliceSum> => {
+    if (_codec == null) {
+      _codec = message<SliceSum>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.survivorsHash != null && obj.survivorsHash.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.survivorsHash)
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.index)
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.count)
+        }
+
+        if ((obj.sumHash != null && obj.sumHash.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.sumHash)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          survivorsHash: uint8ArrayAlloc(0),
+          index: 0,
+          count: 0,
+          sumHash: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.survivorsHash = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.count = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.sumHash = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.survivorsHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.count`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.sumHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SliceSumSurvivorsHashFieldEvent {
+    field: '$.survivorsHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SliceSumIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface SliceSumCountFieldEvent {
+    field: '$.count'
+    value: number
+  }
+
+  export interface SliceSumSumHashFieldEvent {
+    field: '$.sumHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<SliceSum>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SliceSum.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SliceSum>): SliceSum {
+    return decodeMessage(buf, SliceSum.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SliceSum>): Generator<SliceSumSurvivorsHashFieldEvent | SliceSumIndexFieldEvent | SliceSumCountFieldEvent | SliceSumSumHashFieldEvent> {
+    return streamMessage(buf, SliceSum.codec(), opts)
   }
 }
 

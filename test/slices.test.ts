@@ -1,0 +1,175 @@
+// In-network aggregation (src/round/slices.ts): slicing covers the vector exactly, masks removed slice by
+// slice equal the whole-vector unmasking (seekable mask streams), and real libp2p peers summing real
+// masked vectors in slices get the exact sum — with every owner working, with a slow owner whose slice a
+// backup computes, and with a peer announcing a wrong sum — while receiving far less than n · 4d.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import fc from 'fast-check'
+import { MaskStream, expandMask, maskInput, unmaskSum } from '../src/secagg/index.ts'
+import type { UnmaskInit } from '../src/secagg/index.ts'
+import { SliceAggregation, backupStep, sliceBounds } from '../src/round/slices.ts'
+import { createPeerNode, linkPeers, memoryAddress } from '../src/net/index.ts'
+import type { PeerNode } from '../src/net/index.ts'
+import { createSwarmChannel } from '../src/net/swarm-channel.ts'
+import type { SwarmChannel } from '../src/round/channel.ts'
+import { compareBytes, uint32Bytes } from '../src/wire/hash.ts'
+
+test('slices cover [0, d) in order, without gaps or overlaps', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 1024 }), (d, n) => {
+    let at = 0
+    for (let k = 0; k < n; k++) {
+      const { start, end } = sliceBounds(d, n, k)
+      assert.equal(start, at)
+      assert.ok(end >= start && end - start <= Math.ceil(d / n))
+      at = end
+    }
+    assert.equal(at, d)
+  }))
+  assert.throws(() => sliceBounds(10, 3, 3), RangeError)
+  // every slice has exactly one survivor at each backup step
+  fc.assert(fc.property(fc.integer({ min: 1, max: 64 }), (n) => {
+    for (let k = 0; k < n; k++) {
+      const steps = Array.from({ length: n }, (_, p) => backupStep(p, k, n)).sort((a, b) => a - b)
+      assert.deepEqual(steps, Array.from({ length: n }, (_, i) => i))
+    }
+  }))
+})
+
+test('a mask stream started at any word equals the whole stream from that word', () => {
+  fc.assert(fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 200 }), (seed, offset, len) => {
+    const whole = expandMask(seed, offset + len)
+    const part = new MaskStream(seed, offset).fill(new Uint32Array(len))
+    assert.deepEqual(part, whole.subarray(offset))
+  }), { numRuns: 200 })
+})
+
+/** n members' masked inputs of length d (Bonawitz masks), the last `dropped` of them left out of the sum. */
+function maskedRound (n: number, d: number, dropped: number): { ids: Uint8Array[], masked: Uint32Array[], inputs: Uint32Array[], masks: UnmaskInit } {
+  const ids = Array.from({ length: n }, () => Uint8Array.from(randomBytes(34))).sort(compareBytes)
+  const selfSeeds = ids.map(() => Uint8Array.from(randomBytes(32)))
+  const pair = new Map<string, Uint8Array>()
+  const seedOf = (i: number, j: number): Uint8Array => {
+    const key = i < j ? `${i}-${j}` : `${j}-${i}`
+    let s = pair.get(key)
+    if (s == null) { s = Uint8Array.from(randomBytes(32)); pair.set(key, s) }
+    return s
+  }
+  const inputs = ids.map(() => Uint32Array.from({ length: d }, () => Math.floor(Math.random() * 2 ** 32)))
+  const masked = inputs.map((x, i) => maskInput(x, {
+    self: ids[i],
+    selfSeed: selfSeeds[i],
+    pairwise: ids.flatMap((peer, j) => j === i ? [] : [{ peer, seed: seedOf(i, j) }])
+  }))
+  const live = n - dropped
+  const masks: UnmaskInit = {
+    survivorSelfSeeds: selfSeeds.slice(0, live),
+    droppedPairwise: ids.slice(0, live).flatMap((s, i) => ids.slice(live).map((dp, k) => ({ survivor: s, dropped: dp, seed: seedOf(i, live + k) })))
+  }
+  return { ids, masked: masked.slice(0, live), inputs: inputs.slice(0, live), masks }
+}
+
+function ringTotal (vs: Uint32Array[], d: number): Uint32Array {
+  const out = new Uint32Array(d)
+  for (const v of vs) for (let i = 0; i < d; i++) out[i] = out[i] + v[i]
+  return out
+}
+
+test('unmasking slice by slice gives the whole unmasked sum, with dropped members', () => {
+  fc.assert(fc.property(fc.integer({ min: 3, max: 7 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 9 }), (n, d, count) => {
+    const { masked, inputs, masks } = maskedRound(n, d, 1)
+    const maskedSum = ringTotal(masked, d)
+    const whole = unmaskSum(maskedSum, masks)
+    assert.deepEqual(whole, ringTotal(inputs, d))
+    for (let k = 0; k < Math.min(count, d); k++) {
+      const { start, end } = sliceBounds(d, Math.min(count, d), k)
+      assert.deepEqual(unmaskSum(maskedSum.subarray(start, end), masks, start), whole.subarray(start, end))
+    }
+  }), { numRuns: 60 })
+})
+
+interface SlicePeer { node: PeerNode, channel: SwarmChannel, id: string, aggregation?: SliceAggregation, logs: string[] }
+
+/**
+ * n real libp2p peers (memory transport, a sparse graph: range fetches dial authors by the addresses
+ * they announced), each holding its masked vector as a blob; `announce` delivers a SliceSum to every
+ * peer's aggregation as accepted gossip would.
+ */
+async function slicePeers (n: number, d: number, t: test.TestContext): Promise<{ peers: SlicePeer[], sum: Uint32Array, masks: UnmaskInit, hashes: string[] }> {
+  const round = maskedRound(n + 1, d, 1)
+  const nodes = await Promise.all(Array.from({ length: n }, async () => await createPeerNode({ listen: [memoryAddress()], transports: ['memory'] })))
+  t.after(async () => { await Promise.all(nodes.map(async nd => await nd.stop())) })
+  await linkPeers(nodes, { degree: 2, seed: 3 })
+  const peers: SlicePeer[] = nodes.map(node => ({ node, channel: createSwarmChannel(node, { taskId: 'ab'.repeat(32) }), id: node.peerId.toString(), logs: [] }))
+  t.after(async () => { await Promise.all(peers.map(async p => await p.channel.close())) })
+  // Survivors in peer order, as the driver orders them.
+  peers.sort((a, b) => compareBytes(a.node.peerId.toMultihash().bytes, b.node.peerId.toMultihash().bytes))
+  for (const p of peers) for (const q of peers) if (p !== q) p.channel.learnAddresses(q.id, q.channel.addresses())
+  const hashes = peers.map((p, i) => p.channel.putBlob(uint32Bytes(round.masked[i])))
+  return { peers, sum: ringTotal(round.inputs, d), masks: round.masks, hashes }
+}
+
+function aggregationOf (peers: SlicePeer[], i: number, d: number, hashes: string[], signal: AbortSignal, backupMs = 1500): SliceAggregation {
+  const p = peers[i]
+  const a = new SliceAggregation({
+    channel: p.channel,
+    survivors: peers.map((q, j) => ({ id: q.id, blobHash: hashes[j] })),
+    length: d,
+    selfId: p.id,
+    announce: async (index, _count, h) => { for (const q of peers) q.aggregation?.offer(index, h, p.id) },
+    backupMs,
+    fetchTimeoutMs: 10_000,
+    signal,
+    log: line => p.logs.push(line),
+    onBadSum: (peer, index) => p.logs.push(`bad ${peer} ${index}`)
+  })
+  p.aggregation = a
+  return a
+}
+
+test('peers sum real masked vectors in slices over libp2p: exact, and about 2·4d bytes in per peer', async (t) => {
+  const n = 6
+  const d = 60_000
+  const { peers, sum, masks, hashes } = await slicePeers(n, d, t)
+  const before = peers.map(p => p.channel.traffic().received)
+  const signal = AbortSignal.timeout(60_000)
+  // owners only (backups would add bytes if an owner is slow on a busy machine; the next test has them)
+  for (let i = 0; i < n; i++) aggregationOf(peers, i, d, hashes, signal, 50_000)
+  // half of them fetch their slice before the masks are known (as the driver does at the survivor list)
+  for (let i = 0; i < n; i += 2) peers[i].aggregation!.prefetch()
+  const results = await Promise.all(peers.map(async p => await p.aggregation!.run(masks)))
+  for (const r of results) assert.deepEqual(r, sum)
+  const floor = 4 * d
+  for (let i = 0; i < n; i++) {
+    const got = peers[i].channel.traffic().received - before[i]
+    // n - 1 slices of others' vectors + n - 1 slice sums ≈ 2 · 4d · (n - 1) / n; gossip-everything is (n - 1) · 4d
+    assert.ok(got < 2.3 * floor, `peer ${i} received ${got} bytes, ${(got / floor).toFixed(2)} × 4d`)
+    assert.ok(got > 1.5 * floor, `peer ${i} received only ${got} bytes: did it fetch the slices at all?`)
+  }
+})
+
+test('a slow owner\'s slice is computed by the next survivor; a wrong announced sum is caught and named', async (t) => {
+  const n = 5
+  const d = 20_000
+  const { peers, sum, masks, hashes } = await slicePeers(n, d, t)
+  const signal = AbortSignal.timeout(60_000)
+  const slow = 2
+  const liar = 4
+  for (let i = 0; i < n; i++) {
+    if (i === slow) continue // never runs: its slice 2 has no owner
+    aggregationOf(peers, i, d, hashes, signal)
+  }
+  // The liar also announces a wrong sum of slice 0 (a real blob, so it can be fetched).
+  const bogus = peers[liar].channel.putBlob(uint32Bytes(Uint32Array.from({ length: sliceBounds(d, n, 0).end }, (_, i) => i)))
+  for (const q of peers) q.aggregation?.offer(0, Buffer.from(bogus, 'hex'), peers[liar].id)
+  const started = Date.now()
+  const results = await Promise.all(peers.filter((_, i) => i !== slow).map(async p => await p.aggregation!.run(masks)))
+  for (const r of results) assert.deepEqual(r, sum)
+  assert.ok(Date.now() - started >= 1000, 'the backup waited for the owner first')
+  // slice 2's first backup (survivor 3) computed it
+  assert.ok(peers[3].logs.every(l => !l.includes('could not')), peers[3].logs.join('\n'))
+  for (const [i, p] of peers.entries()) {
+    if (i === slow) continue
+    assert.ok(p.logs.some(l => l === `bad ${peers[liar].id} 0`), `peer ${i} named the liar: ${p.logs.join(' | ')}`)
+  }
+})
