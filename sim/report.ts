@@ -57,6 +57,8 @@ export interface SimReport {
    * `/fedswarm/blob/1.0.0`), of the in-process peers alive at the end; absent with `--processes`.
    */
   protocolBytes?: Record<string, { sent: number, received: number }>
+  /** Faults injected (`--faults`): the plan, its seed, gossip messages dropped / delayed, fetches cut by a partition. */
+  faults?: { plan: string, seed: number, dropped: number, delayed: number, cut: number }
 }
 
 export interface PeerRecord extends RoundRecord {

@@ -24,6 +24,11 @@ import { roundEpsilon, summarizeRound } from './report.ts'
 import type { PeerRecord, RoundRow, SimReport } from './report.ts'
 import { Phase } from '../src/round/phases.ts'
 import { PhaseClock } from '../src/report/phase-clock.ts'
+import { NO_FAULTS, describeFaults, faultyChannel, hasFaults, slowPeers, slowUpdates } from './faults.ts'
+import type { FaultPlan, FaultStats } from './faults.ts'
+
+/** How much longer a slow peer's local training takes (`--faults slow:<p>`). */
+const SLOW_FACTOR = 3
 
 /** What the swarm's peers do, as it happens (for progress lines and the dashboard). */
 export type SimEvent =
@@ -44,6 +49,8 @@ export interface SimInit {
   processes: number
   /** Probability that a peer crashes in a round (at a random phase); it comes back 1-2 rounds later. */
   dropout: number
+  /** Network and peer faults (sim/faults.ts): gossip loss and delay, a partition, slow peers (in-process peers). */
+  faults?: FaultPlan
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'
   /** Trainer worker threads per process (default: the trainer's own default). */
   workers?: number
@@ -97,14 +104,21 @@ export class PeerHost {
   private readonly onRecord: (rec: PeerRecord, params: Float32Array) => void
   private readonly onEvent: (event: SimEvent) => void
   private readonly memPrefix: string
+  private readonly faults: FaultPlan
+  private readonly slow: Set<number>
+  /** What the fault plan injected so far. */
+  readonly faultStats: FaultStats = { dropped: 0, delayed: 0, cut: 0 }
+  private readonly startedAt = Date.now()
   private stopped = false
   /** Addresses of peers in other processes, to link new or restarted peers to. */
   remoteAddrs: string[] = []
 
   constructor (init: {
     task: Task, taskId: string, trainer: Trainer, transport: 'memory' | 'tcp', dropout: number, seed: number, log: (l: string) => void,
-    onRecord: (rec: PeerRecord, params: Float32Array) => void, onEvent?: (event: SimEvent) => void
+    onRecord: (rec: PeerRecord, params: Float32Array) => void, onEvent?: (event: SimEvent) => void, faults?: FaultPlan, peers?: number
   }) {
+    this.faults = init.faults ?? NO_FAULTS
+    this.slow = slowPeers(this.faults, init.peers ?? 0)
     this.task = init.task
     this.taskId = init.taskId
     this.trainer = init.trainer
@@ -138,14 +152,24 @@ export class PeerHost {
 
   startDriver (p: LocalPeer, signal: AbortSignal, meshPeers: number): void {
     if (p.node == null) throw new SimulationError(`peer ${p.index} has no node`)
-    const channel = createSwarmChannel(p.node, { taskId: this.taskId })
+    let channel = createSwarmChannel(p.node, { taskId: this.taskId })
+    if (hasFaults(this.faults)) {
+      channel = faultyChannel(channel, {
+        plan: this.faults,
+        index: p.index,
+        elapsed: () => (Date.now() - this.startedAt) / 1000,
+        indexOf: (id) => this.peers.find(q => q.id === id)?.index,
+        stats: this.faultStats
+      })
+    }
+    const source = createUpdateSource({ task: this.task, trainer: this.trainer, dataset: this.task.dataset, indices: p.indices, salt: p.index, onProgress: (round, done, total) => this.onEvent({ type: 'training', peer: p.index, round, done, total }) })
     const clock = new PhaseClock()
     const driver = new RoundDriver({
       task: this.task,
       taskId: this.taskId,
       key: p.key,
       channel,
-      updates: createUpdateSource({ task: this.task, trainer: this.trainer, dataset: this.task.dataset, indices: p.indices, salt: p.index, onProgress: (round, done, total) => this.onEvent({ type: 'training', peer: p.index, round, done, total }) }),
+      updates: this.slow.has(p.index) ? slowUpdates(source, SLOW_FACTOR) : source,
       model: p.model,
       meshPeers,
       log: (line) => this.log(`peer ${p.index}: ${line}`),
@@ -255,7 +279,11 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   }
 
   const onEvent = (event: SimEvent): void => { try { init.onEvent?.(event) } catch {} }
-  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord, onEvent })
+  const host = new PeerHost({ task, taskId, trainer, transport: init.transport, dropout: init.dropout, seed: task.seed ^ 0x5eed, log, onRecord, onEvent, faults: init.faults, peers: init.peers })
+  if (init.faults != null && hasFaults(init.faults)) {
+    if (init.processes > 0) throw new SimulationError('--faults needs the peers in this process (without --processes)')
+    log(`faults: ${describeFaults(init.faults)} (seed ${init.faults.seed})`)
+  }
   const children: ChildProcess[] = []
   let livePeers = (): number => host.peers.filter(p => !p.crashed).length
 
@@ -341,7 +369,8 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     ...(stopped != null ? { stopped } : {}),
     dropout: init.dropout,
     ...(init.evalLimit != null ? { evalLimit: init.evalLimit } : {}),
-    ...(protocolBytes != null ? { protocolBytes } : {})
+    ...(protocolBytes != null ? { protocolBytes } : {}),
+    ...(init.faults != null && hasFaults(init.faults) ? { faults: { plan: describeFaults(init.faults), seed: init.faults.seed, ...host.faultStats } } : {})
   }
 }
 

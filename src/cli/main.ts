@@ -72,6 +72,8 @@ export async function main (argv: string[]): Promise<number> {
     .addOption(new Option('--optimizer <name>', 'local optimizer').choices(['sgd', 'momentum', 'adam']))
     .option('--lr-schedule <constant|step|cosine>', 'learning rate over the rounds: step = ×1, ×0.5 after half, ×0.25 after 3/4 of the rounds (or of the rounds the privacy budget affords) (default constant)')
     .option('--dropout <p>', 'probability that a peer crashes in a round (it comes back later)', '0')
+    .option('--faults <spec>', 'network and peer faults, e.g. loss:0.1,delay:300,partition:20-40,slow:0.2 (see docs/chaos.md)')
+    .option('--fault-seed <n>', 'seed of the fault injection (default 1): the same seed gives the same faults')
     .addOption(new Option('--transport <name>', 'how peers talk').choices(['memory', 'tcp']).default('memory'))
     .option('--processes <n>', 'with --transport tcp: spread the peers over this many child processes', '0')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))

@@ -8,6 +8,8 @@ import { LR_SCHEDULES, NORMALIZE_MODES, createTask, readTaskFile } from '../conf
 import type { Task } from '../config/types.ts'
 import { simulate } from '../../sim/simulate.ts'
 import type { SimReport } from '../../sim/report.ts'
+import { FaultSpecError, parseFaults } from '../../sim/faults.ts'
+import type { FaultPlan } from '../../sim/faults.ts'
 import { createDashboardServer, parseDashboardAddress } from '../dashboard/index.ts'
 import type { DashboardServer } from '../dashboard/index.ts'
 import { createOutput, outputLevel } from './output.ts'
@@ -48,6 +50,8 @@ export interface SimOptions {
   /** `constant`, `step` or `cosine` (training.lrSchedule). */
   lrSchedule?: string
   dropout: string
+  faults?: string
+  faultSeed?: string
   transport: 'memory' | 'tcp'
   processes: string
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'
@@ -118,6 +122,14 @@ export async function runSim (o: SimOptions): Promise<number> {
   const dropout = num('--dropout', o.dropout, 0, 0.9)!
   const processes = int('--processes', o.processes, 0)!
   if (processes > 0 && o.transport !== 'tcp') throw new UsageError('--processes needs --transport tcp')
+  let faults: FaultPlan | undefined
+  try {
+    faults = o.faults != null ? parseFaults(o.faults, int('--fault-seed', o.faultSeed, 0) ?? 1) : undefined
+  } catch (err) {
+    if (err instanceof FaultSpecError) throw new UsageError(err.message)
+    throw err
+  }
+  if (faults != null && processes > 0) throw new UsageError('--faults needs the peers in this process (leave out --processes)')
   // Bad --dashboard values fail before anything is loaded.
   const dashboardAddress = o.dashboard != null ? parseDashboardAddress(o.dashboard) : undefined
   const htmlPath = reportHtmlPath(o)
@@ -140,6 +152,7 @@ export async function runSim (o: SimOptions): Promise<number> {
       transport: o.transport,
       processes,
       dropout,
+      faults,
       backend: o.backend,
       workers: int('--workers', o.workers),
       evalLimit: int('--eval-limit', o.evalLimit),
