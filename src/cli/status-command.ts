@@ -14,6 +14,7 @@ import {
   IDENTITY_FILE, LOCK_FILE, PRIVACY_LEDGER_FILE, ROUNDS_FILE, STATUS_FILE, StoreError, isAlive, readIdentity, readJsonLines,
   readStatusFile
 } from '../store/index.ts'
+import type { PeerStatus } from '../store/index.ts'
 import { fedswarmHome } from './home.ts'
 
 export interface StatusOptions {
@@ -63,7 +64,7 @@ export async function readStatus (dir: string): Promise<StatusReport> {
     throw new StoreError(`data dir ${dir} does not exist`, dir, { code: 'ERR_NOT_FOUND', cause: err })
   }
   const key = await readIdentity(join(dir, IDENTITY_FILE))
-  const status = await readStatusFile(join(dir, STATUS_FILE))
+  const status = typedStatus(await readStatusFile(join(dir, STATUS_FILE)))
   if (key === undefined && status === undefined) {
     throw new StoreError(`data dir ${dir} holds no fedswarm peer (no ${IDENTITY_FILE}, no ${STATUS_FILE}); pass the --data-dir a peer ran with`, dir, { code: 'ERR_NOT_FOUND' })
   }
@@ -93,7 +94,7 @@ export async function readStatus (dir: string): Promise<StatusReport> {
     task: status?.task != null ? { name: status.task.name, id: status.task.id, rounds: status.task.rounds } : null,
     roundsCompleted: typeof last?.round === 'number' ? last.round : 0,
     lastModelHash: typeof last?.modelHash === 'string' ? last.modelHash : null,
-    lastRoundAt: typeof last?.endedAt === 'number' ? new Date(last.endedAt).toISOString() : null,
+    lastRoundAt: isoTime(last?.endedAt),
     epsilon,
     delta,
     running,
@@ -132,6 +133,42 @@ export function formatStatus (r: StatusReport): string {
   }
   const width = Math.max(...lines.map(([k]) => k.length))
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join('')
+}
+
+/**
+ * status.json with every optional field this command prints checked for its type: a field of another
+ * type (a corrupt or foreign file) is left out, so that printing never throws (a task id that is not
+ * one made shortTaskId throw, an object with a "toString" key made a template string throw; found by
+ * test/fuzz).
+ */
+function typedStatus (s: PeerStatus | undefined): (Omit<PeerStatus, 'role'> & { role?: PeerStatus['role'] }) | undefined {
+  if (s == null) return undefined
+  const str = (v: unknown): string | undefined => typeof v === 'string' ? v : undefined
+  const num = (v: unknown): number | undefined => typeof v === 'number' && Number.isFinite(v) ? v : undefined
+  const t = (typeof s.task === 'object' && s.task !== null ? s.task : {}) as unknown as Record<string, unknown>
+  const delta = num(t.delta)
+  const task = typeof t.name === 'string' && typeof t.id === 'string' && /^[0-9a-f]{64}$/.test(t.id) && num(t.rounds) != null
+    ? { name: t.name, id: t.id, rounds: t.rounds as number, delta: delta != null && delta > 0 && delta < 1 ? delta : DEFAULT_PRIVACY.delta, targetEpsilon: num(t.targetEpsilon) ?? 0, dp: t.dp === true }
+    : undefined
+  return {
+    ...s,
+    role: s.role === 'bootstrap' || s.role === 'peer' ? s.role : undefined,
+    peerId: str(s.peerId),
+    network: str(s.network),
+    task,
+    addresses: Array.isArray(s.addresses) ? s.addresses.filter((a): a is string => typeof a === 'string') : undefined,
+    connections: num(s.connections),
+    round: num(s.round),
+    attempt: num(s.attempt),
+    phase: str(s.phase)
+  }
+}
+
+/** An ISO time for a millisecond timestamp, or null (a time outside Date's range made toISOString throw). */
+function isoTime (ms: unknown): string | null {
+  if (typeof ms !== 'number') return null
+  const d = new Date(ms)
+  return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }
 
 /** Who holds the data dir's lock, if anyone (see src/store/lock.ts). */

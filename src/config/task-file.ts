@@ -159,52 +159,67 @@ export function jsonErrorOffset (text: string): number {
     }
     fail()
   }
-  const value = (): void => {
+  const key = (): void => {
     ws()
-    const c = text[i]
-    if (c === '{' || c === '[') {
-      const close = c === '{' ? '}' : ']'
-      i++
+    if (text[i] !== '"') fail()
+    string()
+    ws()
+    if (text[i] !== ':') fail()
+    i++
+  }
+  // Containers are kept on an explicit stack, not in recursion: a deeply nested text cannot overflow
+  // the call stack (it did with ~10,000 unclosed brackets, and the RangeError escaped as the error of a
+  // task or network file; found by test/fuzz).
+  const open: string[] = []
+  try {
+    for (;;) {
+      // a value
       ws()
-      if (text[i] === close) { i++; return }
-      for (;;) {
-        if (c === '{') {
-          ws()
-          if (text[i] !== '"') fail()
-          string()
-          ws()
-          if (text[i] !== ':') fail()
-          i++
-        }
-        value()
+      const c = text[i]
+      if (c === '{' || c === '[') {
+        const close = c === '{' ? '}' : ']'
+        i++
         ws()
-        if (text[i] === ',') { i++; continue }
-        if (text[i] === close) { i++; return }
-        fail()
+        if (text[i] === close) {
+          i++
+        } else {
+          open.push(close)
+          if (c === '{') key()
+          continue
+        }
+      } else if (c === '"') {
+        string()
+      } else if (c === '-' || (c >= '0' && c <= '9')) {
+        JSON_NUMBER.lastIndex = i
+        if (!JSON_NUMBER.test(text)) fail()
+        i = JSON_NUMBER.lastIndex
+      } else {
+        const literal = ['true', 'false', 'null'].find(l => l[0] === c)
+        if (literal === undefined) fail()
+        let j = 0
+        while (j < literal!.length && text[i + j] === literal![j]) j++
+        i += j
+        if (j < literal!.length) fail()
+      }
+      // after a value: close what ends here, then the next element (or the end of the text)
+      for (;;) {
+        ws()
+        if (open.length === 0) {
+          if (i < text.length) fail()
+          return -1
+        }
+        const close = open[open.length - 1]
+        if (text[i] === close) {
+          i++
+          open.pop()
+          continue
+        }
+        if (text[i] !== ',') fail()
+        i++
+        if (close === '}') key()
+        break
       }
     }
-    if (c === '"') { string(); return }
-    if (c === '-' || (c >= '0' && c <= '9')) {
-      JSON_NUMBER.lastIndex = i
-      if (!JSON_NUMBER.test(text)) fail()
-      i = JSON_NUMBER.lastIndex
-      return
-    }
-    for (const literal of ['true', 'false', 'null']) {
-      if (c !== literal[0]) continue
-      let j = 0
-      while (j < literal.length && text[i + j] === literal[j]) j++
-      i += j
-      if (j < literal.length) fail()
-      return
-    }
-    fail()
-  }
-  try {
-    value()
-    ws()
-    if (i < text.length) fail()
-    return -1
   } catch (err) {
     if (err instanceof JsonSyntaxAt) return err.offset
     throw err

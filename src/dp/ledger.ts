@@ -286,6 +286,8 @@ function checkOrders (orders: readonly number[]): readonly number[] {
 function show (v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v)
   if (Array.isArray(v)) return 'an array'
+  // String() of a parsed {"toString": 1} throws a TypeError (found by test/fuzz on a corrupt ledger line)
+  if (typeof v === 'object' && v !== null) return 'an object'
   return String(v)
 }
 

@@ -63,10 +63,13 @@ export interface VerifyChainInit extends ChainAnchor {
 
 const HASH = /^[0-9a-f]{64}$/
 
+/** A value for a message: String() of a parsed {"toString": 1} would throw (found by test/fuzz on a corrupt round log). */
+const shown = (v: unknown): string => typeof v === 'object' && v !== null ? 'an object' : String(v)
+
 /** Why a link is malformed, or `undefined`. */
 export function linkProblem (l: ChainLink): string | undefined {
-  if (!Number.isSafeInteger(l.round) || l.round < 1) return `round ${String(l.round)} is not a round number`
-  if (!Number.isSafeInteger(l.attempt) || l.attempt < 0) return `attempt ${String(l.attempt)} is not an attempt number`
+  if (!Number.isSafeInteger(l.round) || l.round < 1) return `round ${shown(l.round)} is not a round number`
+  if (!Number.isSafeInteger(l.attempt) || l.attempt < 0) return `attempt ${shown(l.attempt)} is not an attempt number`
   for (const f of ['baseHash', 'cohortHash', 'survivorsHash', 'resultHash'] as const) {
     if (typeof l[f] !== 'string' || !HASH.test(l[f])) return `${f} is not a 32-byte hash`
   }
