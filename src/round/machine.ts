@@ -916,9 +916,15 @@ function sameEntries (a: readonly Survivor[], b: readonly Survivor[]): boolean {
   return a.length === b.length && a.every((e, i) => bytesEqual(e.peer, b[i].peer) && bytesEqual(e.updateHash, b[i].updateHash))
 }
 
+/** Longest PeerId (multihash bytes) taken as one: Ed25519 ids are 38 bytes, sha256-hashed ones 34. */
+const MAX_PEER_ID_BYTES = 64
+
 /** PeerId string of PeerId multihash bytes, memoized: survivor and member lists carry raw bytes. */
 const keyCache = new Map<string, string>()
 export function peerKey (bytes: Uint8Array): string {
+  // A PeerId multihash is short; anything longer is invalid and never cached (a rejected message must not
+  // leave megabytes behind; found by test/fuzz).
+  if (bytes.byteLength > MAX_PEER_ID_BYTES) return `invalid:${toHex(bytes.subarray(0, 16))}…(${bytes.byteLength} bytes)`
   const hex = toHex(bytes)
   let id = keyCache.get(hex)
   if (id == null) {

@@ -117,13 +117,12 @@ export const REGRESSIONS: Record<string, () => Promise<void>> = {
 }
 
 export const KNOWN_ISSUES: Record<string, { reason: string, check: () => Promise<void> }> = {
-  // src/round/machine.ts (not edited here: under change): peerKey() caches every peer field it is given
-  // in a module-wide Map of up to 10,000 entries, keyed by the field's hex, before anything bounds the
-  // field's length. A member of the mask set can send Unmask messages whose share.peer fields are up to
-  // ~3.7 MB: each rejected message parks ~2x its longest peer field in the cache, so 10,000 of them hold
-  // gigabytes. Fix: refuse (or do not cache) peer fields longer than a PeerId (64 bytes) before peerKey.
+  // src/round/machine.ts: peerKey() cached every peer field it was given in a module-wide Map of up to
+  // 10,000 entries, keyed by the field's hex, before anything bounded the field's length. A member of the
+  // mask set could send Unmask messages whose share.peer fields are up to ~3.7 MB: each rejected message
+  // parked ~2x its longest peer field in the cache. Fixed: fields longer than a PeerId are never cached.
   'RoundMachine.validate: oversized peer fields in an Unmask are not kept (peerKey cache)': {
-    reason: 'src/round/machine.ts peerKey caches unbounded keys; reported to the lead, not fixed here',
+    reason: 'fixed: src/round/machine.ts peerKey no longer caches fields longer than a PeerId',
     check: async () => {
       const c = await getRoundCorpus()
       const tr = c.traces.secure
@@ -139,7 +138,7 @@ export const KNOWN_ISSUES: Record<string, { reason: string, check: () => Promise
         assert.equal(m.validate(vm).action, 'reject')
       }
       const kept = heapAfterGc() - before
-      // 20 rejected messages of 200 kB: nothing of them should stay (now ~16 MB stays)
+      // 20 rejected messages of 200 kB: nothing of them may stay (before the fix ~16 MB stayed)
       assert.ok(kept < 4 * 1024 * 1024, `${(kept / 1048576).toFixed(1)} MiB kept after 20 rejected Unmask messages`)
     }
   }
