@@ -8,10 +8,23 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import type { DatasetSpec } from '../../src/config/types.ts'
-
 import { median } from '../cli-args.ts'
 
 export { median }
+
+/**
+ * glibc malloc settings for both sides of the training comparison (bench.ts starts the training part
+ * with them, bench/suite/training.ts its torch runs): keep freed memory instead of returning it to the OS. With the defaults, PyTorch's per-batch buffers
+ * (the conv's im2col, 2.5 MB) were unmapped and faulted in again: on this machine the same torch cnn
+ * pass measured 1,900 to 15,000 samples/s from run to run (5x the page faults, 3x the system time in
+ * the slow runs); with these settings 13,000 to 16,000. This is the usual advice for CPU PyTorch
+ * (a caching allocator such as jemalloc or tcmalloc has the same effect). Values set in the
+ * environment win.
+ */
+export const MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_MMAP_THRESHOLD_: String(1 << 30),
+  MALLOC_TRIM_THRESHOLD_: String(1 << 30)
+})
 
 /** A progress line on stderr, prefixed with the part's name. */
 export function progress (part: string, line: string): void {

@@ -54,6 +54,16 @@ interface SimRun { figures: ModeFigures, report?: SimReport }
 
 /** Runs one simulation and sums it up; an exception or missing rounds become `figures.error`. */
 async function runSim (part: string, label: string, task: Task, peers: number, boundMs: number, verbose = false): Promise<SimRun> {
+  // A round that takes longer than a third of the bound (at least 3 min) counts as stuck: stop there.
+  const stallMs = Math.max(3 * 60_000, Math.round(boundMs / 3))
+  const stall = new AbortController()
+  let stalled = false
+  let stallTimer: NodeJS.Timeout | undefined
+  const armStall = (): void => {
+    clearTimeout(stallTimer)
+    stallTimer = setTimeout(() => { stalled = true; stall.abort() }, stallMs)
+  }
+  armStall()
   progress(part, `${label}: ${peers} peers, cohort ${task.cohort.size}, ${task.rounds} rounds, secure aggregation ${task.secureAggregation ? 'on' : 'off'}${task.privacy.dpFedAvg ? ` + DP-FedAvg σ ${task.privacy.fedAvgNoise}` : ''}`)
   let report: SimReport | undefined
   let error: string | undefined
@@ -67,16 +77,22 @@ async function runSim (part: string, label: string, task: Task, peers: number, b
       backend: 'auto',
       evalLimit: EVAL_LIMIT,
       log: verbose ? line => progress(part, line) : simLog(part),
-      onRow: row => progress(part, `${label}: ${formatRow(row, task.rounds)}`),
-      signal: AbortSignal.timeout(boundMs)
+      onRow: row => {
+        armStall()
+        progress(part, `${label}: ${formatRow(row, task.rounds)}`)
+      },
+      signal: AbortSignal.any([AbortSignal.timeout(boundMs), stall.signal])
     })
   } catch (err) {
     error = `${label}: ${(err as Error).name}: ${(err as Error).message}`
+  } finally {
+    clearTimeout(stallTimer)
   }
   const all = report?.rounds ?? []
   const done = all.filter(r => r.peersCompleted > 0)
-  if (error == null && done.length < task.rounds) {
-    error = `${label}: ${done.length} of ${task.rounds} rounds completed within ${Math.round(boundMs / 1000)} s`
+  if (done.length < task.rounds) {
+    const why = stalled ? `no round completed for ${Math.round(stallMs / 60_000)} min, stopped` : `bound ${Math.round(boundMs / 60_000)} min, or the sim's own deadline`
+    error = `${label}: ${done.length} of ${task.rounds} rounds completed (${why})${error != null ? `; ${error}` : ''}`
   }
   const rows = done.filter(r => task.rounds === 1 || r.round > 1)
   const phases = new Set(rows.flatMap(r => Object.keys(r.phaseSeconds ?? {})))
@@ -155,7 +171,7 @@ export async function roundPart ({ small, verbose = false, save }: RoundOptions)
   const PART = 'round'
   const peers = small ? 6 : 50
   const rounds = small ? 2 : 3
-  const boundMs = (small ? 3 : 30) * 60_000
+  const boundMs = (small ? 3 : 40) * 60_000
   const dir = mkdtempSync(join(tmpdir(), 'fedswarm-bench-round-'))
   try {
     const dataset = mnistSubset(dir, peers * EXAMPLES_PER_PEER, TEST_EXAMPLES)
@@ -253,7 +269,7 @@ export async function scalePart ({ small, verbose = false, save }: ScaleOptions)
   const cohort = small ? 6 : 50
   const sizes = small ? [10, 6] : [100, 50]
   const rounds = small ? 2 : 3
-  const boundMs = (small ? 3 : 30) * 60_000
+  const boundMs = (small ? 3 : 40) * 60_000
   const dir = mkdtempSync(join(tmpdir(), 'fedswarm-bench-scale-'))
   const attempts: ScaleResult['attempts'] = []
   try {
