@@ -52,6 +52,8 @@ import type { KeepConnected } from './keep-connected.ts'
 import { createLogger } from './logger.ts'
 import type { NetLogger } from './logger.ts'
 import { createPubSub } from './pubsub.ts'
+import { createPenaltyBox } from './penalties.ts'
+import type { PenaltyBox } from './penalties.ts'
 import type { PubSubService } from './pubsub.ts'
 import { checkAnnounce, isCircuitAddress, parseMultiaddr, selectTransports } from './transports.ts'
 import type { TransportName } from './transports.ts'
@@ -139,13 +141,20 @@ export interface PeerNodeConfig {
   dialTimeoutMs: number
   /** The node listens on `/p2p-circuit` (reserves relay slots). */
   relayClient: boolean
+  /** Penalty points of the peers that sent this node messages it rejected (gossipsub's application score). */
+  penalties: PenaltyBox
 }
 
 const configs = new WeakMap<object, PeerNodeConfig>()
 
 /** The settings a node was created with (defaults if it was not made by `createPeerNode`). */
 export function getNodeConfig (node: PeerNode): PeerNodeConfig {
-  return configs.get(node) ?? { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, transports: ['tcp'], dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, relayClient: false }
+  let config = configs.get(node)
+  if (config == null) {
+    config = { maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES, transports: ['tcp'], dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS, relayClient: false, penalties: createPenaltyBox() }
+    configs.set(node, config)
+  }
+  return config
 }
 
 /** Bytes this node has sent and received on its transport connections since it started. */
@@ -236,6 +245,7 @@ export async function createPeerNode (init: PeerNodeInit = {}): Promise<PeerNode
   const circuitTransport = relayClient || init.dht === true || init.dcutr === true || publicNetwork ||
     [...bootstrapList, ...announce].some(address => isCircuitAddress(parseMultiaddr(address)))
   const maxMessageBytes = init.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const penalties = createPenaltyBox()
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes < 1 || maxMessageBytes > DEFAULT_MAX_MESSAGE_BYTES) {
     throw new NetError(`maxMessageBytes must be an integer from 1 to ${DEFAULT_MAX_MESSAGE_BYTES} (gossipsub's 4 MiB frame minus ${GOSSIP_RPC_OVERHEAD_BYTES} bytes of RPC overhead), got ${maxMessageBytes}`)
   }
@@ -283,7 +293,7 @@ export async function createPeerNode (init: PeerNodeInit = {}): Promise<PeerNode
     services: {
       identify: identify(),
       ping: ping(),
-      pubsub: createPubSub({ floodPublish: init.floodPublish, publicNetwork }),
+      pubsub: createPubSub({ floodPublish: init.floodPublish, publicNetwork, penalties }),
       ...(init.dht === true
         ? {
             dht: createDht({ publicNetwork })
@@ -311,7 +321,7 @@ export async function createPeerNode (init: PeerNodeInit = {}): Promise<PeerNode
   } catch (err) {
     throw listenFailure(err, listen) ?? err
   }
-  configs.set(node, { maxMessageBytes, transports, dialTimeoutMs, relayClient })
+  configs.set(node, { maxMessageBytes, transports, dialTimeoutMs, relayClient, penalties })
 
   if (init.mdns === true) {
     // mDNS only fills the peer store; dial what it finds

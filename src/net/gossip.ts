@@ -254,6 +254,8 @@ class GossipWrapper implements Gossip {
     const author = msg.type === 'signed' ? msg.from.toString() : 'unknown author'
     if (verdict.action === 'reject') {
       this.counters.rejected++
+      // gossipsub's application score: the peer that handed us the message pays (see penalties.ts)
+      getNodeConfig(this.node).penalties.penalise(source)
       this.log(`rejected message on ${topic} from ${author} via ${source}: ${verdict.reason ?? 'no reason given'}`)
       return
     }

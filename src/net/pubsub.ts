@@ -32,6 +32,10 @@
  *     connection's remote address, and for a relayed connection that is the relay's IP, so every
  *     peer we reach through one relay counts as one IP; the threshold of 10 leaves room for a few
  *     NATed peers per relay, and `dcutr` moves peers that can hole-punch to direct connections.
+ *   - both: the application score (P5, weight 1) is minus the peer's penalty points from
+ *     `penalties.ts`: one per message it handed us that our validator rejected, decaying with a
+ *     2-minute half-life. About 10, 50 and 80 quick rejects cross the gossip, publish and graylist
+ *     thresholds (the public network's thresholds are the same or closer to zero).
  * - relayed connections: fedswarm's relays apply no limits (`RELAY_LIMIT_RELAYED_CONNECTIONS`), so
  *   a relayed connection is an ordinary connection and gossipsub runs over it. gossipsub does NOT
  *   run over *limited* connections (relays with the libp2p default 128 KiB / 2 min limits): we
@@ -46,6 +50,7 @@ import {
   GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_FRAME_BYTES, GOSSIP_PUBLIC_GOSSIP_THRESHOLD, GOSSIP_PUBLIC_GRAYLIST_THRESHOLD,
   GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD, GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT, GOSSIP_PUBLIC_PUBLISH_THRESHOLD
 } from './constants.ts'
+import type { PenaltyBox } from './penalties.ts'
 
 export type Acceptance = 'accept' | 'ignore' | 'reject'
 
@@ -88,6 +93,8 @@ export interface PubSubInit {
    * stronger penalty, explicit thresholds (default false: local swarm settings).
    */
   publicNetwork?: boolean
+  /** Application penalties (gossipsub's P5 score, weight 1): see `penalties.ts`. */
+  penalties?: PenaltyBox
 }
 
 /** The peer scoring given to gossipsub; fields left out take gossipsub's defaults. */
@@ -116,6 +123,12 @@ export function pubsubScoreParams (publicNetwork: boolean): PubSubScoreSettings 
   }
 }
 
+/** Adds the application score: minus a peer's penalty points (one per message we rejected from it). */
+function withPenalties (settings: PubSubScoreSettings, penalties?: PenaltyBox): PubSubScoreSettings {
+  if (penalties == null) return settings
+  return { ...settings, scoreParams: { ...settings.scoreParams, appSpecificScore: (peer: string) => penalties.score(peer), appSpecificWeight: 1 } }
+}
+
 export function createPubSub (init: PubSubInit = {}): (components: GossipSubComponents) => PubSubService {
   const factory = gossipsub({
     globalSignaturePolicy: 'StrictSign',
@@ -125,7 +138,7 @@ export function createPubSub (init: PubSubInit = {}): (components: GossipSubComp
     emitSelf: false,
     floodPublish: init.floodPublish ?? true,
     maxInboundDataLength: init.maxFrameBytes ?? GOSSIP_MAX_FRAME_BYTES,
-    ...pubsubScoreParams(init.publicNetwork === true)
+    ...withPenalties(pubsubScoreParams(init.publicNetwork === true), init.penalties)
   })
   // the gossipsub class has every method of PubSubService; its exported factory type is narrower
   return factory as unknown as (components: GossipSubComponents) => PubSubService

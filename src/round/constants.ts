@@ -12,6 +12,8 @@ export const ROUND_DEFAULTS = {
   maxBufferedMessages: 2_000,
   /** ... and at most this many bytes of them. */
   maxBufferedBytes: 64 * 1024 * 1024,
+  /** Result authors remembered per round (a flood of Results from fresh keys stops there). */
+  maxResultsPerRound: 1_024,
   syncTimeoutMs: 10_000,
   /** Fraction of the join window after which a peer pulls the attempt's messages from neighbours. */
   pullAt: 0.6,

@@ -181,6 +181,10 @@ export class RoundDriver {
   private callbacks: Promise<void> = Promise.resolve()
   /** Set when messages show the swarm is two or more rounds ahead: resync instead of retrying. */
   private behind = false
+  /** Other peers seen in the current round (any attempt) and the round before: see `followQuorum`. */
+  private roundAuthors = new Set<string>()
+  private previousAuthors = new Set<string>()
+  private roundAuthorsOf = 0
   mismatches = 0
   rejected = 0
   private lastTraffic = { sent: 0, received: 0 }
@@ -554,6 +558,7 @@ export class RoundDriver {
     let h = this.history.get(key)
     if (h == null) { h = new Map(); this.history.set(key, h) }
     h.set(hex, vm.bytes)
+    if (m.round === this.round) this.noteRoundAuthor(vm.authorId)
     const cur = this.current
     if (cur != null && m.round === this.round && m.attempt === this.attempt) {
       // Re-check: state may have moved since validation (e.g. a duplicate arrived meanwhile).
@@ -570,20 +575,84 @@ export class RoundDriver {
       return
     }
     if (m.round === this.round && m.attempt > this.attempt) {
-      // The swarm moved to a later attempt of this round: follow it.
-      this.log(`round ${this.round}: moving from attempt ${this.attempt} to ${m.attempt}`)
+      // The swarm may have moved to a later attempt of this round: follow the latest attempt that a
+      // quorum of peers is in. One message is not enough: any key can sign a Join for any attempt.
       this.pushFuture(key, vm)
-      this.attempt = m.attempt
-      cur?.settle('superseded')
+      const to = this.followableAttempt()
+      if (to > this.attempt) {
+        this.log(`round ${this.round}: moving from attempt ${this.attempt} to ${to}`)
+        this.attempt = to
+        cur?.settle('superseded')
+      }
       return
     }
     if (m.round > this.round || cur == null) {
       this.pushFuture(key, vm)
-      if (m.round > this.round + 1 && !this.behind) {
+      if (m.round > this.round + 1 && !this.behind && this.laterSupport((r) => r > this.round + 1) >= this.followQuorum()) {
         this.behind = true
         cur?.settle('aborted')
       }
     }
+  }
+
+  private noteRoundAuthor (author: string): void {
+    if (this.roundAuthorsOf !== this.round) {
+      this.previousAuthors = this.roundAuthorsOf === this.round - 1 ? this.roundAuthors : new Set()
+      this.roundAuthors = new Set()
+      this.roundAuthorsOf = this.round
+    }
+    if (author !== this.selfId && this.roundAuthors.size < ROUND_DEFAULTS.maxBufferedMessages) this.roundAuthors.add(author)
+  }
+
+  /** Peers this peer saw take part in this round or the one before (empty right after a start). */
+  private electorate (): Set<string> {
+    if (this.roundAuthorsOf === this.round) return this.previousAuthors.size === 0 ? this.roundAuthors : new Set([...this.roundAuthors, ...this.previousAuthors])
+    return this.roundAuthorsOf === this.round - 1 ? this.roundAuthors : new Set()
+  }
+
+  /**
+   * How many distinct peers must be seen in a later attempt or round (or must have announced a later
+   * Result) before this peer leaves its attempt for it ahead of its own timeout: enough for a round
+   * to complete with this peer (minSurvivors - 1 others) and more than half of the peers it saw take
+   * part in this round or the last (`laterSupport` counts only those). Any key
+   * can sign a message for any attempt or round, so fresh keys can neither move nor abort a peer;
+   * without a quorum the peer moves on when its own attempt times out, as it would anyway.
+   */
+  private followQuorum (): number {
+    const known = this.electorate().size
+    // A peer that has seen nobody yet (it just started, after syncing to the swarm's head) follows no one.
+    if (known === 0) return Infinity
+    return Math.max(1, this.init.task.cohort.minSurvivors - 1, Math.floor(known / 2) + 1)
+  }
+
+  /** Peers of the electorate among the authors of buffered messages and Results that `later` selects. */
+  private laterSupport (later: (round: number, attempt: number) => boolean): number {
+    const known = this.electorate()
+    const counts = (peer: string): boolean => peer !== this.selfId && known.has(peer)
+    const authors = new Set<string>()
+    for (const [k, list] of this.future) {
+      const [r, a] = k.split('/').map(Number)
+      if (!later(r, a)) continue
+      for (const vm of list) if (counts(vm.authorId)) authors.add(vm.authorId)
+    }
+    for (const [r, tally] of this.results) {
+      for (const [peer, link] of tally) if (counts(peer) && later(r, link.attempt)) authors.add(peer)
+    }
+    return authors.size
+  }
+
+  /** The latest attempt of the current round that a quorum of peers has reached (this.attempt if none). */
+  private followableAttempt (): number {
+    const need = this.followQuorum()
+    const attempts = new Set<number>()
+    for (const k of this.future.keys()) {
+      const [r, a] = k.split('/').map(Number)
+      if (r === this.round && a > this.attempt) attempts.add(a)
+    }
+    for (const a of [...attempts].sort((x, y) => y - x)) {
+      if (this.laterSupport((r, at) => r > this.round || (r === this.round && at >= a)) >= need) return a
+    }
+    return this.attempt
   }
 
   private pushFuture (key: string, vm: VerifiedMessage): void {
@@ -600,6 +669,7 @@ export class RoundDriver {
     const hex = toHex(m.result!.modelHash)
     let tally = this.results.get(r)
     if (tally == null) { tally = new Map(); this.results.set(r, tally) }
+    if (!tally.has(vm.authorId) && tally.size >= ROUND_DEFAULTS.maxResultsPerRound) return
     // A Result and its header are the round's whole chain link (cohortHash: '' from older peers).
     tally.set(vm.authorId, {
       round: r, attempt: m.attempt, baseHash: toHex(m.base), cohortHash: m.result!.cohortHash != null ? toHex(m.result!.cohortHash) : '', survivorsHash: toHex(m.result!.survivorsHash), resultHash: hex
@@ -608,7 +678,8 @@ export class RoundDriver {
     if (own != null) this.compareResult(r, vm.authorId, hex, own)
     // Someone finished a round this peer has not: if we are mid-way in an earlier round, or retrying
     // this round after an attempt that others completed, catch up (adopt their model by hash).
-    if (this.current != null && (r > this.round || (r === this.round && m.attempt < this.attempt))) {
+    const ahead = (rr: number, a: number): boolean => rr > this.round || (rr === this.round && a < this.attempt)
+    if (this.current != null && ahead(r, m.attempt) && this.laterSupport(ahead) >= this.followQuorum()) {
       this.log(`round ${this.round}: the swarm finished round ${r}${r === this.round ? ` in attempt ${m.attempt}` : ''}; catching up`)
       this.current.settle('aborted')
     }
