@@ -2,7 +2,8 @@
  * Soak test (`npm run soak`): a long simulated swarm with churn — peers crash at random phases and come
  * back 1-2 rounds later (leave and rejoin), with secure aggregation — to show that every round agrees
  * and that memory stays flat. Prints each round's agreement and the process RSS, then a summary: rounds
- * agreed, RSS at the start, after the warm-up (round 10) and at the end.
+ * agreed, RSS at the start, after the warm-up (round 10) and at the end, and (with --expose-gc, as
+ * `npm run soak` runs it) the JS heap in use after a full GC every 10 rounds.
  *
  *   node --import tsx bench/soak.ts [--rounds 200] [--peers 6] [--dropout 0.15] [--json <file>]
  */
@@ -21,6 +22,13 @@ const jsonAt = args.indexOf('--json')
 const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined
 
 const mb = (): number => Math.round(process.memoryUsage().rss / 1e6)
+/** JS heap in use after a full GC (MB), or null when node runs without --expose-gc: the leak measure RSS is not. */
+const gc = (globalThis as { gc?: () => void }).gc
+const heapAfterGc = (): number | null => {
+  if (gc == null) return null
+  gc()
+  return Math.round(process.memoryUsage().heapUsed / 1e6)
+}
 const task = createTask({
   rounds,
   model: { kind: 'mlp', hidden: [16] },
@@ -31,6 +39,7 @@ const task = createTask({
 })
 
 const rss: Array<{ round: number, rssMb: number }> = [{ round: 0, rssMb: mb() }]
+const heap: Array<{ round: number, heapMb: number }> = []
 let agreed = 0
 let completed = 0
 const started = Date.now()
@@ -50,7 +59,9 @@ const report = await simulate({
     }
     rss.push({ round: row.round, rssMb: mb() })
     if (row.round % 10 === 0 || row.round === rounds) {
-      console.error(`round ${row.round}: ${agreed}/${completed} completed rounds agreed, acc ${row.accuracy == null ? '-' : (row.accuracy * 100).toFixed(1) + '%'}, RSS ${mb()} MB, ${((Date.now() - started) / 1000).toFixed(0)} s`)
+      const h = heapAfterGc()
+      if (h != null) heap.push({ round: row.round, heapMb: h })
+      console.error(`round ${row.round}: ${agreed}/${completed} completed rounds agreed, acc ${row.accuracy == null ? '-' : (row.accuracy * 100).toFixed(1) + '%'}, RSS ${mb()} MB${h != null ? `, heap after GC ${h} MB` : ''}, ${((Date.now() - started) / 1000).toFixed(0)} s`)
     }
   }
 })
@@ -67,8 +78,11 @@ const summary = {
   finalAccuracy: report.finalAccuracy,
   seconds: Math.round((Date.now() - started) / 1000),
   rssMb: { start: rss[0].rssMb, afterWarmup: warm.rssMb, warmupRound: warm.round, end: rss.at(-1)!.rssMb },
-  rssByRound: rss
+  rssByRound: rss,
+  heapAfterGcMb: heap.length > 0 ? { first: heap[0], end: heap.at(-1) } : null,
+  heapByRound: heap
 }
-console.log(`rounds agreed ${agreed}/${completed} (of ${rounds}); RSS start ${summary.rssMb.start} MB, round ${warm.round} ${warm.rssMb} MB, end ${summary.rssMb.end} MB; ${summary.seconds} s`)
+const heapLine = heap.length > 0 ? `; JS heap after GC round ${heap[0].round} ${heap[0].heapMb} MB, end ${heap.at(-1)!.heapMb} MB` : ''
+console.log(`rounds agreed ${agreed}/${completed} (of ${rounds}); RSS start ${summary.rssMb.start} MB, round ${warm.round} ${warm.rssMb} MB, end ${summary.rssMb.end} MB${heapLine}; ${summary.seconds} s`)
 if (jsonFile != null) await writeFile(jsonFile, JSON.stringify(summary, null, 2) + '\n')
 process.exit(report.mismatches === 0 && agreed === completed ? 0 : 1)

@@ -1111,8 +1111,12 @@ export class RoundDriver {
     if (later && await this.syncHead(signal)) return true
     const base = toHex(this.modelHash)
     const votes = new Map<string, { link: ChainLink, peers: string[] }>()
+    // Only peers seen taking part in this round or the last vote (when there are any): Results from
+    // fresh keys cannot outvote the peers that did the round.
+    const known = this.electorate()
     for (const [peer, l] of this.results.get(round) ?? []) {
       if (l.baseHash !== base || linkProblem(l) != null) continue
+      if (known.size > 0 && !known.has(peer)) continue
       const k = LINK_FIELDS.map(f => l[f]).join('/')
       const v = votes.get(k) ?? { link: l, peers: [] }
       v.peers.push(peer)
