@@ -16,7 +16,7 @@ import type { BlobServer } from './blob-protocol.ts'
 import { requestSync, serveSync } from './sync-protocol.ts'
 import type { SyncServer } from './sync-protocol.ts'
 import type { PeerNode } from './create-node.ts'
-import { nodeBytes } from './create-node.ts'
+import { getNodeConfig, nodeBytes } from './create-node.ts'
 import { createLogger } from './logger.ts'
 import type { NetLogger } from './logger.ts'
 
@@ -91,6 +91,9 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
       } catch (err) {
         log(`ignoring bad addresses announced by ${peerId}: ${(err as Error).message}`)
       }
+    },
+    penalise (peerId: string, points: number): void {
+      getNodeConfig(node).penalties.penalise(peerId, points)
     },
     serveSync (handler): void {
       servers.push(serveSync(node, async (req, from) => await handler(req, from.toString())))

@@ -35,6 +35,11 @@ export interface SwarmChannel {
   addresses (): Uint8Array[]
   /** Remembers addresses another peer announced (in its Join), so it can be dialled directly. */
   learnAddresses (peerId: string, addrs: readonly Uint8Array[]): void
+  /**
+   * Reports a peer that sent a valid but false message (a Result whose model hash differs from the one
+   * this peer computed): the network layer lowers its gossipsub application score. Optional.
+   */
+  penalise? (peerId: string, points: number): void
   /** Installs the answer to sync requests. */
   serveSync (handler: (request: Uint8Array, from: string) => Promise<Uint8Array>): void
   /** Sends a sync request to up to `fanout` connected peers; returns the answers that came back. */

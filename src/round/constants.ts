@@ -14,6 +14,12 @@ export const ROUND_DEFAULTS = {
   maxBufferedBytes: 64 * 1024 * 1024,
   /** Result authors remembered per round (a flood of Results from fresh keys stops there). */
   maxResultsPerRound: 1_024,
+  /**
+   * gossipsub penalty points for the author of a Result that differs from this peer's own M[r] (one
+   * rejected message costs 1; the gossip threshold is 10): a false claim cuts the author out of this
+   * peer's gossip for a few minutes. An honest peer that disagrees has hit a bug, which is logged loudly.
+   */
+  mismatchPenalty: 10,
   syncTimeoutMs: 10_000,
   /** Fraction of the join window after which a peer pulls the attempt's messages from neighbours. */
   pullAt: 0.6,

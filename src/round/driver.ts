@@ -691,6 +691,7 @@ export class RoundDriver {
   private compareResult (round: number, peer: string, theirs: string, ours: string): void {
     if (theirs === ours || peer === this.selfId) return
     this.mismatches++
+    this.init.channel.penalise?.(peer, ROUND_DEFAULTS.mismatchPenalty)
     this.log(`MODEL MISMATCH in round ${round}: ${peer} has ${theirs.slice(0, 16)}, this peer has ${ours.slice(0, 16)}`)
   }
 

@@ -9,7 +9,7 @@
 //     costs the attempt it lands in);
 //   - a cohort member that never sends its unmask shares: tolerated while t others release theirs;
 //   - a peer that claims a different result hash: every honest peer detects it (MODEL MISMATCH,
-//     naming the peer) and keeps its own model;
+//     naming the peer), keeps its own model and takes 10 points off the claimant's gossipsub score;
 //   - malformed messages and messages of another task: rejected, and gossipsub's application score
 //     (src/net/penalties.ts) takes the sender below the publish threshold.
 import { test } from 'node:test'
@@ -225,6 +225,9 @@ test('a peer that claims a different result hash is detected by every honest pee
       for (const [i, d] of swarm.drivers.entries()) {
         assert.ok(d.mismatches >= 1, `peer ${i} did not notice the false result`)
         assert.ok(swarm.logs[i].some(l => l.includes('MODEL MISMATCH') && l.includes(adv.id)), `peer ${i} did not name the peer`)
+        // and lowered its gossipsub score by the mismatch penalty (10 points = the gossip threshold), less decay
+        const points = getNodeConfig(swarm.nodes[i]).penalties.points(adv.id)
+        assert.ok(points >= 9, `peer ${i} holds ${points} penalty points for the false claim`)
       }
     }
   })
