@@ -409,6 +409,8 @@ export class RoundDriver {
         return
       case 'phase':
         this.init.events?.phase?.(e.to, r, this.attempt)
+        // The join window closed: if most of the swarm is in a later attempt, go there now.
+        if (e.to === Phase.Cohort) queueMicrotask(() => { if (this.current === cur) this.followLater() })
         if (e.to === Phase.Survivors && this.init.task.secureAggregation) this.prefetchSlices(cur)
         // Waiting on other peers' messages from here on: if gossip lost some (the mask set, acks, shares),
         // pull them from neighbours while the phase lasts.
@@ -578,12 +580,7 @@ export class RoundDriver {
       // The swarm may have moved to a later attempt of this round: follow the latest attempt that a
       // quorum of peers is in. One message is not enough: any key can sign a Join for any attempt.
       this.pushFuture(key, vm)
-      const to = this.followableAttempt()
-      if (to > this.attempt) {
-        this.log(`round ${this.round}: moving from attempt ${this.attempt} to ${to}`)
-        this.attempt = to
-        cur?.settle('superseded')
-      }
+      this.followLater()
       return
     }
     if (m.round > this.round || cur == null) {
@@ -612,23 +609,20 @@ export class RoundDriver {
 
   /**
    * How many distinct peers must be seen in a later attempt or round (or must have announced a later
-   * Result) before this peer leaves its attempt for it ahead of its own timeout: enough for a round
-   * to complete with this peer (minSurvivors - 1 others) and more than half of the peers it saw take
-   * part in this round or the last (`laterSupport` counts only those). Any key
-   * can sign a message for any attempt or round, so fresh keys can neither move nor abort a peer;
-   * without a quorum the peer moves on when its own attempt times out, as it would anyway.
+   * Result) before this peer leaves its attempt for it ahead of its own timeout: enough for a round to
+   * complete with this peer (minSurvivors − 1 others), and more than half of the peers it saw take part
+   * in this round or the last. Any key can sign a message for any attempt or round, so moving or
+   * aborting a peer takes that many keys, not one; a group of peers that is ahead (peers that started
+   * later, the other side of a healed partition) is followed as soon as most of the swarm is there.
+   * Without a quorum the peer moves on when its own attempt times out, as it would anyway.
    */
   private followQuorum (): number {
-    const known = this.electorate().size
-    // A peer that has seen nobody yet (it just started, after syncing to the swarm's head) follows no one.
-    if (known === 0) return Infinity
-    return Math.max(1, this.init.task.cohort.minSurvivors - 1, Math.floor(known / 2) + 1)
+    return Math.max(1, this.init.task.cohort.minSurvivors - 1, Math.floor(this.electorate().size / 2) + 1)
   }
 
-  /** Peers of the electorate among the authors of buffered messages and Results that `later` selects. */
+  /** Distinct other authors of buffered messages and of Results whose (round, attempt) `later` selects. */
   private laterSupport (later: (round: number, attempt: number) => boolean): number {
-    const known = this.electorate()
-    const counts = (peer: string): boolean => peer !== this.selfId && known.has(peer)
+    const counts = (peer: string): boolean => peer !== this.selfId
     const authors = new Set<string>()
     for (const [k, list] of this.future) {
       const [r, a] = k.split('/').map(Number)
@@ -641,18 +635,36 @@ export class RoundDriver {
     return authors.size
   }
 
-  /** The latest attempt of the current round that a quorum of peers has reached (this.attempt if none). */
+  /**
+   * The latest attempt of the current round that a quorum of peers has reached (this.attempt if none).
+   * When this peer's own attempt is deserted (its join window closed with fewer joiners than a quorum:
+   * most of the swarm is elsewhere, e.g. peers that started at different times), minSurvivors − 1
+   * peers ahead are enough, so that a scattered swarm gathers in its latest attempt as before.
+   */
   private followableAttempt (): number {
     const need = this.followQuorum()
+    const cur = this.current
+    const deserted = cur != null && cur.machine.phase !== Phase.Join && cur.machine.joins.size - (cur.machine.joins.has(this.selfId) ? 1 : 0) < need
+    const few = Math.max(1, this.init.task.cohort.minSurvivors - 1)
     const attempts = new Set<number>()
     for (const k of this.future.keys()) {
       const [r, a] = k.split('/').map(Number)
       if (r === this.round && a > this.attempt) attempts.add(a)
     }
     for (const a of [...attempts].sort((x, y) => y - x)) {
-      if (this.laterSupport((r, at) => r > this.round || (r === this.round && at >= a)) >= need) return a
+      const support = this.laterSupport((r, at) => r > this.round || (r === this.round && at >= a))
+      if (support >= need || (deserted && support >= few)) return a
     }
     return this.attempt
+  }
+
+  /** Moves to a later attempt of this round if `followableAttempt` finds one, superseding the current one. */
+  private followLater (): void {
+    const to = this.followableAttempt()
+    if (to <= this.attempt) return
+    this.log(`round ${this.round}: moving from attempt ${this.attempt} to ${to}`)
+    this.attempt = to
+    this.current?.settle('superseded')
   }
 
   private pushFuture (key: string, vm: VerifiedMessage): void {
@@ -1112,12 +1124,14 @@ export class RoundDriver {
     if (later && await this.syncHead(signal)) return true
     const base = toHex(this.modelHash)
     const votes = new Map<string, { link: ChainLink, peers: string[] }>()
-    // Only peers seen taking part in this round or the last vote (when there are any): Results from
-    // fresh keys cannot outvote the peers that did the round.
+    // When peers seen taking part in this round or the last have announced Results, only theirs vote:
+    // Results from fresh keys cannot outvote the peers that did the round.
     const known = this.electorate()
-    for (const [peer, l] of this.results.get(round) ?? []) {
+    const tally = [...this.results.get(round) ?? []]
+    const knownVoted = tally.some(([peer]) => known.has(peer))
+    for (const [peer, l] of tally) {
       if (l.baseHash !== base || linkProblem(l) != null) continue
-      if (known.size > 0 && !known.has(peer)) continue
+      if (knownVoted && !known.has(peer)) continue
       const k = LINK_FIELDS.map(f => l[f]).join('/')
       const v = votes.get(k) ?? { link: l, peers: [] }
       v.peers.push(peer)

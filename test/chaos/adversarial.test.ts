@@ -2,16 +2,18 @@
 // libp2p memory transport (test/swarm-harness.ts), and a hand-driven node that publishes raw signed
 // envelopes on the task topic, signed by its own key or by as many fresh Ed25519 keys as it likes
 // (anyone can make keys: these are sybil identities). Each scenario checks what SECURITY.md promises:
-//   - lone keys announce later attempts (attempt + 1, attempt 4,000,000,000), later rounds and Results
-//     of rounds nobody finished: honest peers neither move nor abort (before the fix in driver.ts one
-//     such message moved every peer to attempt 4e9 or aborted its attempt);
+//   - fresh keys, fewer than a quorum (a majority of the peers each honest peer has seen), announce
+//     later attempts (attempt + 1, attempt 4,000,000,000), later rounds and Results of rounds nobody
+//     finished: honest peers neither move nor abort (before the fix in driver.ts one such message
+//     moved every peer to attempt 4e9 or aborted its attempt);
 //   - a flood of 1,000 Joins from sybil identities: tolerated, rounds complete and agree (the flood
 //     costs the attempt it lands in);
 //   - a cohort member that never sends its unmask shares: tolerated while t others release theirs;
 //   - a peer that claims a different result hash: every honest peer detects it (MODEL MISMATCH,
 //     naming the peer), keeps its own model and takes 10 points off the claimant's gossipsub score;
 //   - malformed messages and messages of another task: rejected, and gossipsub's application score
-//     (src/net/penalties.ts) takes the sender below the publish threshold.
+//     (src/net/penalties.ts) takes the sender below the publish threshold;
+//   - no adversary, peers starting 9 s apart: the attempt rule still lets them gather.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -44,6 +46,8 @@ async function scenario (name: string, opts: {
   boundMs: number
   wrapPublish?: Parameters<typeof honestSwarm>[0]['wrapPublish']
   attack: (adv: Adversary, swarm: Swarm, signal: AbortSignal) => Promise<void>
+  /** Starts the honest drivers (default: all at once). */
+  start?: (swarm: Swarm, signal: AbortSignal) => Array<Promise<void>>
   check: (swarm: Swarm, adv: Adversary, finished: boolean) => void | Promise<void>
 }): Promise<void> {
   const trainer = createTrainer({ backend: 'auto' })
@@ -54,7 +58,7 @@ async function scenario (name: string, opts: {
     const honestIds = new Set(swarm.nodes.slice(0, opts.peers).map(n => n.peerId.toString()))
     const adv = adversary(swarm.nodes[opts.peers], swarm.keys[opts.peers], roundTopic(swarm.id), honestIds)
     const attack = opts.attack(adv, swarm, controller.signal).catch(err => { if (!controller.signal.aborted) throw err })
-    const finished = await within(opts.boundMs, swarm.start(controller.signal))
+    const finished = await within(opts.boundMs, (opts.start ?? ((sw, signal) => sw.start(signal)))(swarm, controller.signal))
     controller.abort()
     await attack
     await opts.check(swarm, adv, finished)
@@ -77,6 +81,22 @@ function allAgree (swarm: Swarm, rounds: number, finished: boolean): void {
   }
 }
 
+/** A Join body with random keys (never used: the sender takes no further part). */
+const joinBody = (): RoundMessage['join'] => ({ encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any, addrs: [] })
+
+/** Waits (bounded) for the first honest Join the adversary sees, then runs `attack` with its header. */
+async function atFirstJoin (adv: Adversary, signal: AbortSignal, attack: (header: Header) => Promise<void>): Promise<void> {
+  for (let i = 0; i < 2000 && !signal.aborted; i++) {
+    const first = adv.seen.find(s => s.vm.message.join != null)
+    if (first != null) {
+      const m = first.vm.message
+      await attack({ task: m.task, round: m.round, attempt: m.attempt, base: m.base })
+      return
+    }
+    await sleep(20, undefined, { signal }).catch(() => {})
+  }
+}
+
 /** Fresh keys, made ahead so that the attack is not slowed by key generation. */
 async function keys (n: number): Promise<PrivateKey[]> {
   const out: PrivateKey[] = []
@@ -84,14 +104,15 @@ async function keys (n: number): Promise<PrivateKey[]> {
   return out
 }
 
-test('lone keys announcing later attempts, later rounds and unfinished Results neither move nor abort honest peers', { timeout: 300_000 }, async () => {
+test('fewer fresh keys than a quorum, announcing later attempts, later rounds and unfinished Results, neither move nor abort honest peers', { timeout: 300_000 }, async () => {
+  // 5 honest peers: each has seen 4 others, so following early takes 3 peers (a majority); 2 keys try
   const task = taskOf({ rounds: 3 })
-  const sybils = await keys(3)
+  const sybils = await keys(2)
   const sent = { joins: 0, results: 0 }
   const maxAttempt: number[] = []
   await scenario('adv-later', {
     task,
-    peers: 4,
+    peers: 5,
     boundMs: 120_000,
     attack: async (adv, swarm, signal) => {
       const done = new Set<string>()
@@ -106,12 +127,12 @@ test('lone keys announcing later attempts, later rounds and unfinished Results n
           const header: Header = { task: m.task, round: m.round, attempt: m.attempt, base: m.base }
           for (const k of sybils) {
             for (const at of [m.attempt + 1, 4_000_000_000]) {
-              await adv.send(await sealMessage(k, { ...header, attempt: at, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any, addrs: [] } }))
+              await adv.send(await sealMessage(k, { ...header, attempt: at, join: joinBody() }))
               sent.joins++
             }
             // a Join two rounds ahead (the "behind" path) and Results of rounds nobody finished
             if (m.round + 2 <= task.rounds) {
-              await adv.send(await sealMessage(k, { ...header, round: m.round + 2, attempt: 0, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any, addrs: [] } }))
+              await adv.send(await sealMessage(k, { ...header, round: m.round + 2, attempt: 0, join: joinBody() }))
               sent.joins++
             }
             for (const r of [m.round, m.round + 1]) {
@@ -150,19 +171,13 @@ test('a flood of 1,000 Joins from sybil identities: rounds complete and agree', 
     boundMs: 180_000,
     attack: async (adv, _swarm, signal) => {
       // At the first honest Join: 1,000 Joins of that attempt, one per sybil identity.
-      for (let i = 0; i < 2000 && !signal.aborted; i++) {
-        const first = adv.seen.find(s => s.vm.message.join != null)
-        if (first != null) {
-          const m = first.vm.message
-          for (const k of sybils) {
-            if (signal.aborted) return
-            await adv.send(await sealMessage(k, { task: m.task, round: m.round, attempt: m.attempt, base: m.base, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any, addrs: [] } }))
-            flooded++
-          }
-          return
+      await atFirstJoin(adv, signal, async (header) => {
+        for (const k of sybils) {
+          if (signal.aborted) return
+          await adv.send(await sealMessage(k, { ...header, join: joinBody() }))
+          flooded++
         }
-        await sleep(20, undefined, { signal }).catch(() => {})
-      }
+      })
     },
     check: (swarm, _adv, finished) => {
       console.log(`join flood: ${flooded} sybil Joins; records ${JSON.stringify(swarm.records.map(rs => rs.map(r => `${r.round}/${r.attempt}/${r.via}`)))}`)
@@ -242,20 +257,14 @@ test('malformed messages and messages of another task: rejected, the sender lose
     peers: 4,
     boundMs: 120_000,
     attack: async (adv, _swarm, signal) => {
-      for (let i = 0; i < 2000 && !signal.aborted; i++) {
-        const first = adv.seen.find(s => s.vm.message.join != null)
-        if (first != null) {
-          const m = first.vm.message
-          for (let k = 0; k < 100 && !signal.aborted; k++) {
-            // undecodable bytes, and a well-formed Join for another task id
-            await adv.send(randomBytes(64 + k))
-            await adv.publish({ task: fromHex(taskId(other)) as any, round: m.round, attempt: m.attempt, base: m.base, join: { encPub: randomBytes(32) as any, maskPub: randomBytes(32) as any, addrs: [] } })
-            sent += 2
-          }
-          return
+      await atFirstJoin(adv, signal, async (header) => {
+        for (let k = 0; k < 100 && !signal.aborted; k++) {
+          // undecodable bytes, and a well-formed Join for another task id
+          await adv.send(randomBytes(64 + k))
+          await adv.publish({ ...header, task: fromHex(taskId(other)) as any, join: joinBody() })
+          sent += 2
         }
-        await sleep(20, undefined, { signal }).catch(() => {})
-      }
+      })
     },
     check: (swarm, adv, finished) => {
       allAgree(swarm, task.rounds, finished)
@@ -268,3 +277,36 @@ test('malformed messages and messages of another task: rejected, the sender lose
     }
   })
 })
+
+test('peers that start 9 s apart (each in a different attempt) gather: every round is aggregated, and every peer ends on the same model', { timeout: 300_000 }, async () => {
+  // No adversary: this is the case the attempt quorum must not break (at 5 peers it passes with or
+  // without the "deserted attempt" path of RoundDriver.followableAttempt; that path mattered in a
+  // 100-peer sim, see SECURITY.md). With minSurvivors 3, the first
+  // peers alone cannot complete an attempt (7.5 s each: join 1.5 s + 4 leader timeouts of 1.5 s), so
+  // when the last peers start, the early ones are several attempts ahead.
+  const task = taskOf({ cohort: { size: 5, minSurvivors: 3 } })
+  await scenario('adv-staggered', {
+    task,
+    peers: 5,
+    boundMs: 180_000,
+    attack: async () => {},
+    start: (swarm, signal) => swarm.drivers.map(async (d, i) => {
+      await sleep(i * 9000, undefined, { signal }).catch(() => {})
+      if (!signal.aborted) await d.run({ signal })
+    }),
+    check: (swarm, _adv, finished) => {
+      const records = JSON.stringify(swarm.records.map(rs => rs.map(r => `${r.round}/${r.attempt}/${r.via}/${r.modelHash.slice(0, 8)}`)))
+      console.log(`staggered start: records ${records}; moves ${JSON.stringify(swarm.logs.map(l => l.filter(x => /moving from attempt/.test(x)).length))}`)
+      assert.ok(finished, `the peers did not finish: ${records}`)
+      // a late peer may take a round by sync (the others completed it before it started); every round
+      // is aggregated by a cohort, and every peer that holds a round holds the same model for it
+      for (let r = 1; r <= task.rounds; r++) {
+        const held = swarm.records.map(rs => rs.find(x => x.round === r)).filter(x => x != null)
+        assert.ok(held.filter(x => x.via === 'aggregate').length >= 3, `round ${r} was aggregated by fewer than minSurvivors peers: ${records}`)
+        assert.equal(new Set(held.map(x => x.modelHash)).size, 1, `round ${r}: peers disagree: ${records}`)
+      }
+      assert.equal(new Set(swarm.records.map(rs => rs.at(-1)?.modelHash)).size, 1, `peers end on different models: ${records}`)
+    }
+  })
+})
+
