@@ -321,7 +321,10 @@ test('testnet in network namespaces: bootstrap + relay, a NATed peer, a late joi
     assert.equal(crashed.running, false, JSON.stringify(crashed))
     assert.equal(crashed.state, 'crashed', JSON.stringify(crashed))
     assert.ok(crashed.roundsCompleted >= 1, `status shows the rounds p2 completed: ${JSON.stringify(crashed)}`)
-    assert.ok(crashed.roundsCompleted < killedIn.round, `p2 was killed before it completed round ${killedIn.round}: ${JSON.stringify(crashed)}`)
+    // The round it was killed in may still have completed in the moments between that phase was read
+    // and the kill landed (a round's last phases take milliseconds on this small model; the data dir is
+    // written before status.json, which is rewritten at most once a second): at most that round.
+    assert.ok(crashed.roundsCompleted <= killedIn.round, `p2 was killed in round ${killedIn.round}: ${JSON.stringify(crashed)}`)
     note(`status after the kill: ${crashed.state}, peer ${crashed.peerId}, ${crashed.roundsCompleted as number} round(s), model ${String(crashed.lastModelHash).slice(0, 16)}`)
     const p2again = start('p2', joinArgs('p2'), 'p2 (restarted)')
     peers.set('p2', p2again)
@@ -329,7 +332,7 @@ test('testnet in network namespaces: bootstrap + relay, a NATed peer, a late joi
     assert.equal(p2id, peerIds.get('p2'), 'p2 restarts with the same PeerId')
     const resumedAt = Number((await until(p2again, /starting after round (\d+)/, 60_000))[1])
     assert.ok(resumedAt >= crashed.roundsCompleted, `p2 resumes from its data dir (after round ${resumedAt}; status said ${crashed.roundsCompleted})`)
-    assert.ok(resumedAt < killedIn.round, `p2 was killed before it completed round ${killedIn.round} (its newest model is of round ${resumedAt})`)
+    assert.ok(resumedAt <= killedIn.round, `p2 was killed in round ${killedIn.round}, but its newest model is of round ${resumedAt}`)
     await waitFor('the restarted p2 to write its status', 60_000, async () => (await statusFile(dataDir('p2')))?.pid === p2again.child.pid ? true : undefined, [p2again])
     const live = await status(dataDir('p2'))
     assert.equal(live.running, true, JSON.stringify(live))
