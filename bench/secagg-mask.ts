@@ -12,7 +12,9 @@ import {
   quantize, ringSum, sealShares, shareEncryptionKey, splitSecret, unmaskSum
 } from '../src/secagg/index.ts'
 import type { DroppedPairwiseSeed, PairwiseSeed, RoundKeys } from '../src/secagg/index.ts'
-import { intFlag, median } from './cli-args.ts'
+import { intFlag } from './cli-args.ts'
+import { measure } from './suite/common.ts'
+import type { Timing } from './suite/common.ts'
 
 const length = intFlag('--length', 199_210, 1) // MNIST 2NN: 784·200 + 200 + 200·200 + 200 + 200·10 + 10
 const cohort = intFlag('--cohort', 10, 3) // two members must be able to drop and leave a survivor
@@ -21,27 +23,7 @@ const reps = intFlag('--reps', 5, 1)
 const MB = 1e6
 const log = (s: string): void => { process.stderr.write(`${s}\n`) }
 
-interface Timing { medianMs: number, minMs: number }
 
-/**
- * Times one call of `fn`: warm-up calls for about 100 ms (at most 200), then `reps` samples; a
- * sample repeats `fn` enough times to last about 200 ms (at most 1000 calls, fixed from the
- * warm-up) and reports the time per call.
- */
-async function measure (fn: () => unknown): Promise<Timing> {
-  let t = performance.now()
-  let calls = 0
-  while (calls < 200 && (calls === 0 || performance.now() - t < 100)) { await fn(); calls++ }
-  const perCall = (performance.now() - t) / calls
-  const inner = Math.max(1, Math.min(1000, Math.ceil(200 / Math.max(perCall, 1e-3))))
-  const samples: number[] = []
-  for (let r = 0; r < reps; r++) {
-    t = performance.now()
-    for (let k = 0; k < inner; k++) await fn()
-    samples.push((performance.now() - t) / inner)
-  }
-  return { medianMs: median(samples), minMs: Math.min(...samples) }
-}
 
 const mbps = (bytes: number, ms: number): number => bytes / MB / (ms / 1000)
 const round = (x: number, digits = 2): number => Number(x.toFixed(digits))
@@ -89,23 +71,23 @@ const streamOut = new Uint32Array(length)
 const stream = await measure(() => {
   const s = new MaskStream(selfSeeds[0])
   for (let k = 0; k < n; k++) s.fill(streamOut)
-})
+}, reps)
 row(`MaskStream expansion (${n} × ${length} words)`, stream, maskBytes)
 
 // 2. maskInput for member 0
 const init0 = { self: peers[0], selfSeed: selfSeeds[0], pairwise: pairwiseOf(0) }
-const mask = await measure(() => maskInput(inputs[0], init0))
+const mask = await measure(() => maskInput(inputs[0], init0), reps)
 row(`maskInput, one member (1 + ${n - 1} masks)`, mask, maskBytes)
 
 // 3. quantize d floats (stochastic rounding draws 2 uint32 per coordinate from the system CSPRNG)
-const quant = await measure(() => quantize(floats[0], scale, { bound }))
+const quant = await measure(() => quantize(floats[0], scale, { bound }), reps)
 row(`quantize ${length} floats (scale 2^${Math.log2(scale)})`, quant, 4 * length)
 
 // 4. unmaskSum: n self masks; then n-2 survivors' self masks + 2·(n-2) dropped pairwise masks
-const unmaskNoDrop = await measure(() => unmaskSum(sumAll, { survivorSelfSeeds: selfSeeds, droppedPairwise: [] }))
+const unmaskNoDrop = await measure(() => unmaskSum(sumAll, { survivorSelfSeeds: selfSeeds, droppedPairwise: [] }), reps)
 row(`unmaskSum, no drop (${n} self seeds)`, unmaskNoDrop, 4 * length * n)
 const survivorSeeds = survivors.map(i => selfSeeds[i])
-const unmaskTwo = await measure(() => unmaskSum(sumSurvivors, { survivorSelfSeeds: survivorSeeds, droppedPairwise }))
+const unmaskTwo = await measure(() => unmaskSum(sumSurvivors, { survivorSelfSeeds: survivorSeeds, droppedPairwise }), reps)
 row(`unmaskSum, 2 dropped (${n - 2} self + ${2 * (n - 2)} pairwise)`, unmaskTwo, 4 * length * (3 * (n - 2)))
 
 // 5. per-member share work, as member 0: keys, two splits, n-1 agreements + KDF + seals
@@ -124,7 +106,7 @@ async function memberShares (): Promise<Uint8Array[]> {
   }
   return boxes
 }
-const shares = await measure(memberShares)
+const shares = await measure(memberShares, reps)
 row(`shares, one member (keys, 2 splits, ${n - 1} seals)`, shares)
 
 // openShares of the n-1 boxes member 0 receives (keys derived beforehand, not timed)
@@ -136,7 +118,7 @@ const inbox = await Promise.all(Array.from({ length: n - 1 }, async (_, k) => {
   const key = shareEncryptionKey(agree(cohortKeys[0].enc.privateKey, cohortKeys[j].enc.publicKey), { ...ctx, sender: peers[j], recipient: peers[0] })
   return { ...ctx, sender: peers[j], recipient: peers[0], key, box }
 }))
-const opened = await measure(() => inbox.map(box => openShares(box)))
+const opened = await measure(() => inbox.map(box => openShares(box)), reps)
 row(`openShares, ${n - 1} boxes`, opened)
 // the shares really work: t members' shares of member 1's self seed rebuild it
 const probe = await splitSecret(selfSeeds[1], n, t)
@@ -144,7 +126,7 @@ if (!equal(new Uint32Array((await combineShares(probe.slice(0, t))).buffer), new
 
 // 6. reference: the system CSPRNG filling the same 4·d·n bytes
 const raw = new Uint8Array(maskBytes)
-const fill = await measure(() => randomFillSync(raw))
+const fill = await measure(() => randomFillSync(raw), reps)
 row(`crypto.randomFillSync ${maskBytes} bytes`, fill, maskBytes)
 log(`maskInput / randomFillSync speed: ${(mbps(maskBytes, mask.medianMs) / mbps(maskBytes, fill.medianMs)).toFixed(2)}; MaskStream / randomFillSync: ${(mbps(maskBytes, stream.medianMs) / mbps(maskBytes, fill.medianMs)).toFixed(2)}`)
 

@@ -51,7 +51,7 @@ export interface Timing { medianMs: number, minMs: number, samples: number }
 /**
  * Times one call of `fn`: warm-up calls for about 100 ms (at most 200), then `reps` samples; a sample
  * repeats `fn` enough times to last about 200 ms (at most 1000 calls) and reports the time per call.
- * (As bench/secagg-mask.ts.)
+ * Also used by bench/secagg-mask.ts.
  */
 export async function measure (fn: () => unknown, reps: number): Promise<Timing> {
   let t = performance.now()

@@ -32,8 +32,6 @@ export interface PenaltyBox {
   points: (peer: string) => number
   /** gossipsub's `appSpecificScore`: minus the points. */
   score: (peer: string) => number
-  /** Peers with points, most penalised first. */
-  top: (n: number) => Array<{ peer: string, points: number }>
 }
 
 export const PENALTY_DEFAULTS = { perReject: 1, halfLifeMs: 120_000, maxPoints: 1_000, maxPeers: 10_000 } as const
@@ -75,10 +73,6 @@ export function createPenaltyBox (init: PenaltyBoxInit = {}): PenaltyBox {
       entries.set(peer, { points: p, at: now() })
     },
     points: current,
-    score: (peer) => -current(peer),
-    top (n) {
-      return [...entries.keys()].map(peer => ({ peer, points: current(peer) }))
-        .filter(e => e.points > 0).sort((a, b) => b.points - a.points).slice(0, n)
-    }
+    score: (peer) => -current(peer)
   }
 }

@@ -181,9 +181,9 @@ export class RoundDriver {
   private callbacks: Promise<void> = Promise.resolve()
   /** Set when messages show the swarm is two or more rounds ahead: resync instead of retrying. */
   private behind = false
-  /** Other peers seen in the current round (any attempt) and the round before: see `followQuorum`. */
+  /** Other peers seen in round `roundAuthorsOf` (any attempt), and those plus the round before's: see `followQuorum`. */
   private roundAuthors = new Set<string>()
-  private previousAuthors = new Set<string>()
+  private electorateSet = new Set<string>()
   private roundAuthorsOf = 0
   mismatches = 0
   rejected = 0
@@ -592,19 +592,26 @@ export class RoundDriver {
     }
   }
 
+  /** Brings the author sets to the current round: this round's start empty, the last round's carry over. */
+  private rollAuthors (): void {
+    if (this.roundAuthorsOf === this.round) return
+    const previous = this.roundAuthorsOf === this.round - 1 ? this.roundAuthors : new Set<string>()
+    this.roundAuthors = new Set()
+    this.electorateSet = new Set(previous)
+    this.roundAuthorsOf = this.round
+  }
+
   private noteRoundAuthor (author: string): void {
-    if (this.roundAuthorsOf !== this.round) {
-      this.previousAuthors = this.roundAuthorsOf === this.round - 1 ? this.roundAuthors : new Set()
-      this.roundAuthors = new Set()
-      this.roundAuthorsOf = this.round
-    }
-    if (author !== this.selfId && this.roundAuthors.size < ROUND_DEFAULTS.maxBufferedMessages) this.roundAuthors.add(author)
+    this.rollAuthors()
+    if (author === this.selfId || this.roundAuthors.size >= ROUND_DEFAULTS.maxBufferedMessages) return
+    this.roundAuthors.add(author)
+    this.electorateSet.add(author)
   }
 
   /** Peers this peer saw take part in this round or the one before (empty right after a start). */
-  private electorate (): Set<string> {
-    if (this.roundAuthorsOf === this.round) return this.previousAuthors.size === 0 ? this.roundAuthors : new Set([...this.roundAuthors, ...this.previousAuthors])
-    return this.roundAuthorsOf === this.round - 1 ? this.roundAuthors : new Set()
+  private electorate (): ReadonlySet<string> {
+    this.rollAuthors()
+    return this.electorateSet
   }
 
   /**
@@ -620,19 +627,27 @@ export class RoundDriver {
     return Math.max(1, this.init.task.cohort.minSurvivors - 1, Math.floor(this.electorate().size / 2) + 1)
   }
 
-  /** Distinct other authors of buffered messages and of Results whose (round, attempt) `later` selects. */
-  private laterSupport (later: (round: number, attempt: number) => boolean): number {
-    const counts = (peer: string): boolean => peer !== this.selfId
-    const authors = new Set<string>()
+  /**
+   * Every other author of a buffered message or a Result whose (round, attempt) `later` selects, with
+   * the furthest such position it reached (`rank`, larger is further).
+   */
+  private laterAuthors (later: (round: number, attempt: number) => boolean, rank: (round: number, attempt: number) => number): Map<string, number> {
+    const furthest = new Map<string, number>()
+    const note = (peer: string, r: number, a: number): void => {
+      if (peer === this.selfId || !later(r, a)) return
+      furthest.set(peer, Math.max(furthest.get(peer) ?? -Infinity, rank(r, a)))
+    }
     for (const [k, list] of this.future) {
       const [r, a] = k.split('/').map(Number)
-      if (!later(r, a)) continue
-      for (const vm of list) if (counts(vm.authorId)) authors.add(vm.authorId)
+      for (const vm of list) note(vm.authorId, r, a)
     }
-    for (const [r, tally] of this.results) {
-      for (const [peer, link] of tally) if (counts(peer) && later(r, link.attempt)) authors.add(peer)
-    }
-    return authors.size
+    for (const [r, tally] of this.results) for (const [peer, link] of tally) note(peer, r, link.attempt)
+    return furthest
+  }
+
+  /** Distinct other authors of buffered messages and of Results whose (round, attempt) `later` selects. */
+  private laterSupport (later: (round: number, attempt: number) => boolean): number {
+    return this.laterAuthors(later, () => 0).size
   }
 
   /**
@@ -646,16 +661,20 @@ export class RoundDriver {
     const cur = this.current
     const deserted = cur != null && cur.machine.phase !== Phase.Join && cur.machine.joins.size - (cur.machine.joins.has(this.selfId) ? 1 : 0) < need
     const few = Math.max(1, this.init.task.cohort.minSurvivors - 1)
-    const attempts = new Set<number>()
+    // One pass: how far each peer ahead got (a later round counts as beyond every attempt); the
+    // `support`-th furthest position is the latest attempt that many peers have reached.
+    const ahead = this.laterAuthors((r, a) => r > this.round || (r === this.round && a > this.attempt), (r, a) => r > this.round ? Infinity : a)
+    const positions = [...ahead.values()].sort((x, y) => y - x)
+    const support = deserted ? Math.min(need, few) : need
+    if (positions.length < support) return this.attempt
+    const reached = positions[support - 1]
+    // the latest attempt of this round with buffered messages that is not beyond `reached`
+    let to = this.attempt
     for (const k of this.future.keys()) {
       const [r, a] = k.split('/').map(Number)
-      if (r === this.round && a > this.attempt) attempts.add(a)
+      if (r === this.round && a > to && a <= reached) to = a
     }
-    for (const a of [...attempts].sort((x, y) => y - x)) {
-      const support = this.laterSupport((r, at) => r > this.round || (r === this.round && at >= a))
-      if (support >= need || (deserted && support >= few)) return a
-    }
-    return this.attempt
+    return to
   }
 
   /** Moves to a later attempt of this round if `followableAttempt` finds one, superseding the current one. */

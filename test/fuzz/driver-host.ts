@@ -6,7 +6,11 @@ import type { DriverInit } from '../../src/round/driver.ts'
 import type { ChainLink } from '../../src/round/chain.ts'
 import type { Verdict } from '../../src/round/machine.ts'
 import { FakeChannel } from './fake-channel.ts'
-import { M0 } from './fixtures.ts'
+import { sealMessage } from '../../src/wire/envelope.ts'
+import { sha256, toHex } from '../../src/wire/hash.ts'
+import { chainLinks } from './corpus.ts'
+import type { RoundCorpus } from './corpus.ts'
+import { BASE, M0, header, makeIdentity } from './fixtures.ts'
 import type { Identity, Scenario } from './fixtures.ts'
 import { violation } from './harness.ts'
 
@@ -20,6 +24,22 @@ export function idleDriver (s: Scenario, ident: Identity, over: Partial<DriverIn
   const channel = new FakeChannel(ident.id)
   const driver = new RoundDriver({ task: s.task, taskId: s.taskId, key: ident.key, channel, updates: noUpdates, model: { round: 0, params: M0 }, meshPeers: 0, log: () => {}, ...over })
   return { driver, channel }
+}
+
+/**
+ * A driver at round 4 holding the chain of rounds 1-3 (so it serves chain pages) and four joins of
+ * round 4 (so it serves history): its sync answer, for the sync fuzz targets.
+ */
+export async function syncServingDriver (c: RoundCorpus): Promise<NonNullable<FakeChannel['sync']>> {
+  const s = c.scenarios.plain
+  const links = chainLinks(3)
+  links[2].resultHash = toHex(BASE)
+  const { channel } = idleDriver(s, await makeIdentity(), { model: { round: 3, params: M0 }, chain: links })
+  for (const signer of c.signers.slice(0, 4)) {
+    await channel.gossip!(await sealMessage(signer.key, { ...header(s, { round: 4 }), join: { encPub: sha256(signer.bytes) as Uint8Array<ArrayBuffer>, maskPub: sha256(signer.bytes, signer.bytes) as Uint8Array<ArrayBuffer>, addrs: [] } }), 'fuzz')
+  }
+  await new Promise(resolve => setImmediate(resolve))
+  return channel.sync!
 }
 
 export class DriverHost {

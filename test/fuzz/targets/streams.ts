@@ -4,7 +4,6 @@
 // aborts or stays open. Properties: the handler settles (never rejects, never hangs), a bad request is
 // answered by aborting the stream (nothing sent), a good one gets exactly the answer it should (the
 // blob or its range and the right status; the sync handler's answer), and the stream never stays open.
-import fc from 'fast-check'
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
@@ -14,11 +13,10 @@ import { createBlobStore } from '../../../src/net/blob-store.ts'
 import { DEFAULT_MAX_SYNC_REQUEST_BYTES } from '../../../src/net/constants.ts'
 import type { PeerNode } from '../../../src/net/create-node.ts'
 import { serveSync } from '../../../src/net/sync-protocol.ts'
-import { sealMessage } from '../../../src/wire/envelope.ts'
 import { bytesEqual, fromHex, sha256, toHex } from '../../../src/wire/hash.ts'
-import { chainLinks, getRoundCorpus, syncCorpus } from '../corpus.ts'
-import { idleDriver } from '../driver-host.ts'
-import { BASE, M0, header, makeIdentity } from '../fixtures.ts'
+import { getRoundCorpus, syncCorpus } from '../corpus.ts'
+import { syncServingDriver } from '../driver-host.ts'
+import { makeIdentity } from '../fixtures.ts'
 import { hexPreview, violation, within } from '../harness.ts'
 import type { FuzzTarget, TargetRun } from '../harness.ts'
 import { allFrames, collect, firstFrame, send, sleep, streamInputArb } from '../stream-exchange.ts'
@@ -151,15 +149,7 @@ const syncStream: FuzzTarget = {
   what: 'raw bytes on a /fedswarm/sync/1.0.0 stream → the serveSync handler with a RoundDriver\'s sync answer: abort on a bad request, exactly the driver\'s answer on a good one',
   async setup (): Promise<TargetRun<StreamInput>> {
     const c = await getRoundCorpus()
-    const s = c.scenarios.plain
-    const links = chainLinks(3)
-    links[2].resultHash = toHex(BASE)
-    const { channel } = idleDriver(s, await makeIdentity(), { model: { round: 3, params: M0 }, chain: links })
-    for (const signer of c.signers.slice(0, 4)) {
-      await channel.gossip!(await sealMessage(signer.key, { ...header(s, { round: 4 }), join: { encPub: sha256(signer.bytes) as Uint8Array<ArrayBuffer>, maskPub: sha256(signer.bytes, signer.bytes) as Uint8Array<ArrayBuffer>, addrs: [] } }), 'fuzz')
-    }
-    await new Promise(resolve => setImmediate(resolve))
-    const answer = channel.sync!
+    const answer = await syncServingDriver(c)
     const ident = await makeIdentity()
     const patient = captureNode(peerIdFromString(ident.id))
     const impatient = captureNode(peerIdFromString(ident.id))
@@ -167,7 +157,7 @@ const syncStream: FuzzTarget = {
     await serveSync(patient.node, handler, { timeoutMs: 10_000, log: () => {} })
     await serveSync(impatient.node, handler, { timeoutMs: 50, log: () => {} })
     const handlerOf = (n: ReturnType<typeof captureNode>): StreamHandler => [...n.handlers.values()][0]
-    const sync = await syncCorpus(s, c.traces.plain.messages.map(vm => vm.bytes), c.signers)
+    const sync = await syncCorpus(c.scenarios.plain, c.traces.plain.messages.map(vm => vm.bytes), c.signers)
     const remote = peerIdFromString((await makeIdentity()).id)
     return {
       arbitrary: streamInputArb(sync.requests),

@@ -13,13 +13,12 @@ import type { ChainAnswer } from '../../../src/round/chain.ts'
 import { ROUND_DEFAULTS } from '../../../src/round/constants.ts'
 import { DEFAULT_MAX_SYNC_RESPONSE_BYTES } from '../../../src/net/constants.ts'
 import { CHAIN_DOMAIN } from '../../../src/wire/constants.ts'
-import { sealMessage } from '../../../src/wire/envelope.ts'
-import { sha256, toHex } from '../../../src/wire/hash.ts'
+import { toHex } from '../../../src/wire/hash.ts'
 import { ChainPage, SignedChain, SyncRequest, SyncResponse } from '../../../src/wire/messages.ts'
-import { chainLinks, getRoundCorpus, syncCorpus } from '../corpus.ts'
+import { getRoundCorpus, syncCorpus } from '../corpus.ts'
 import type { SyncCorpus } from '../corpus.ts'
-import { idleDriver } from '../driver-host.ts'
-import { BASE, M0, header, makeIdentity } from '../fixtures.ts'
+import { idleDriver, syncServingDriver } from '../driver-host.ts'
+import { BASE, makeIdentity } from '../fixtures.ts'
 import { hexPreview, outcome, violation } from '../harness.ts'
 import type { FuzzTarget, TargetRun } from '../harness.ts'
 import { binaryInputArb } from '../mutate.ts'
@@ -54,16 +53,7 @@ const syncRequest: FuzzTarget = {
   what: 'SyncRequest bytes → RoundDriver sync answer (history of a round, signed chain pages): an Error or a SyncResponse ≤ 64 MiB',
   async setup (): Promise<TargetRun<Uint8Array>> {
     const { c, sync } = await corpora()
-    const s = c.scenarios.plain
-    // A driver at round 4 holding the chain of rounds 1-3 (so it serves pages) and joins of round 4.
-    const links = chainLinks(3)
-    links[2].resultHash = toHex(BASE)
-    const { channel } = idleDriver(s, await makeIdentity(), { model: { round: 3, params: M0 }, chain: links })
-    for (const signer of c.signers.slice(0, 4)) {
-      await channel.gossip!(await sealMessage(signer.key, { ...header(s, { round: 4 }), join: { encPub: sha256(signer.bytes) as Uint8Array<ArrayBuffer>, maskPub: sha256(signer.bytes, signer.bytes) as Uint8Array<ArrayBuffer>, addrs: [] } }), 'fuzz')
-    }
-    await new Promise(resolve => setImmediate(resolve))
-    const answer = channel.sync!
+    const answer = await syncServingDriver(c)
     return {
       arbitrary: fc.oneof({ weight: 1, arbitrary: semanticArb(sync.requests, SyncRequest.decode, SyncRequest.encode) }, { weight: 1, arbitrary: binaryInputArb(sync.requests) }),
       size: (b) => b.byteLength,
