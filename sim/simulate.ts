@@ -332,11 +332,17 @@ export async function simulate (init: SimInit): Promise<SimReport> {
         }).catch(err => { if (!signal.aborted) log(`evaluation of round ${r} failed: ${(err as Error).message}`) })
       }
       if (emitted >= task.rounds) break
-      // With a privacy budget the swarm ends when no peer may join another round (in-process peers).
-      if (budgeted && emitted === swarmRound && host.peers.length > 0 && host.peers.every(p => p.driver == null || p.driver.budgetSpent)) {
-        stopped = `every peer's privacy budget (ε ≤ ${task.privacy.targetEpsilon}) is spent after round ${emitted}`
-        log(stopped)
-        break
+      // With a privacy budget the swarm ends when fewer peers than a round needs (minSurvivors) may join
+      // another one (in-process peers); e.g. a peer that synced a round it missed has one round more left.
+      if (budgeted && emitted === swarmRound && host.peers.length > 0) {
+        const left = host.peers.filter(p => p.driver != null && !p.driver.budgetSpent).length
+        if (left < Math.max(1, task.cohort.minSurvivors)) {
+          stopped = left === 0
+            ? `every peer's privacy budget (ε ≤ ${task.privacy.targetEpsilon}) is spent after round ${emitted}`
+            : `the privacy budget (ε ≤ ${task.privacy.targetEpsilon}) of all but ${left} peer${left === 1 ? '' : 's'} is spent after round ${emitted}, and a round needs ${task.cohort.minSurvivors}`
+          log(stopped)
+          break
+        }
       }
       if (Date.now() > deadline) {
         log(`simulation deadline reached at round ${emitted}`)

@@ -103,11 +103,11 @@ test('a peer whose privacy budget is spent stops joining, says so, and keeps fol
     const keys = await Promise.all([0, 1, 2, 3].map(async () => await generateKeyPair('Ed25519')))
     for (let i = 0; i < 4; i++) nodes.push(await createPeerNode({ listen: [`/memory/dp-budget-${process.pid}-${i}`], transports: ['memory'], privateKey: keys[i] }))
     await linkPeers(nodes, { degree: 3, seed: 1 })
-    // Peer 0 restarts with a ledger that already holds one round more than the others will spend: the
-    // budget (ε 4 at σ 2) allows two rounds, so peer 0 cannot join round 1 and the others can join both.
+    // Peer 0 restarts with a ledger that already holds three rounds: the budget (ε 4 at σ 2) allows three
+    // (PLD: ε 1.99, 2.94, 3.71, 4.38 after 1-4 rounds), so peer 0 cannot join round 1 and the others can join both.
     const ledgerOf = (i: number) => {
       const entries: LedgerEntry[] = []
-      if (i === 0) for (const r of [-2, -1]) entries.push({ round: 1000 + r, mechanism: 'dp-fedavg', noiseMultiplier: 2, sampleRate: 1, steps: 1 })
+      if (i === 0) for (const r of [-3, -2, -1]) entries.push({ round: 1000 + r, mechanism: 'dp-fedavg', noiseMultiplier: 2, sampleRate: 1, steps: 1 })
       return createPrivacyLedger({ delta: task.privacy.delta, targetEpsilon: task.privacy.targetEpsilon, entries })
     }
     assert.ok(!ledgerOf(1).wouldExceed({ round: 1, mechanism: 'dp-fedavg', noiseMultiplier: 1.99, sampleRate: 1, steps: 1 }))

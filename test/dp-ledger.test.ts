@@ -12,6 +12,11 @@ import { PRIVACY_LEDGER_FILE, StoreError, openDataDir } from '../src/store/index
 
 const DELTA = 1e-5
 
+/** What a ledger with `accountant: 'rdp'` reports: epsilonFromRdp's result, tagged. */
+function rdpEpsilon (opts: Parameters<typeof epsilonFromRdp>[0]): ReturnType<typeof epsilonFromRdp> & { accountant: 'rdp' } {
+  return { ...epsilonFromRdp(opts), accountant: 'rdp' }
+}
+
 function fedavg (round: number, noiseMultiplier: number): LedgerEntry {
   return { round, mechanism: 'dp-fedavg', noiseMultiplier, sampleRate: 1, steps: 1 }
 }
@@ -40,11 +45,11 @@ function expectLedgerError (fn: () => unknown, field: RegExp): LedgerError {
 describe('accounting', () => {
   test('k DP-FedAvg rounds at σ cost what the accountant gives for k steps of the Gaussian mechanism', () => {
     for (const sigma of [0.5, 1, 2.3]) {
-      const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0 })
-      assert.deepEqual(ledger.epsilon(), { epsilon: 0, order: DEFAULT_RDP_ORDERS[0] })
+      const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0 })
+      assert.deepEqual(ledger.epsilon(), { epsilon: 0, order: DEFAULT_RDP_ORDERS[0], accountant: 'rdp' })
       for (let k = 1; k <= 30; k++) {
         assert.equal(ledger.spend(fedavg(k, sigma)), true)
-        const expected = epsilonFromRdp({ orders: DEFAULT_RDP_ORDERS, rdp: rdpSampledGaussian({ sampleRate: 1, noiseMultiplier: sigma, steps: k }), delta: DELTA })
+        const expected = rdpEpsilon({ orders: DEFAULT_RDP_ORDERS, rdp: rdpSampledGaussian({ sampleRate: 1, noiseMultiplier: sigma, steps: k }), delta: DELTA })
         const got = ledger.epsilon()
         close(got.epsilon, expected.epsilon, `σ=${sigma}, k=${k}`)
         assert.equal(got.order, expected.order)
@@ -57,17 +62,17 @@ describe('accounting', () => {
     const entries = [fedavg(1, 1.1), sgd(2, 1.3, 0.01, 500), fedavg(3, 0.8), sgd(4, 0.9, 256 / 60000, 234)]
     const curves = entries.map((e) => rdpSampledGaussian({ sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, steps: e.steps }))
     const sum = sumRdp(curves)
-    const expected = epsilonFromRdp({ orders: DEFAULT_RDP_ORDERS, rdp: sum, delta: DELTA })
+    const expected = rdpEpsilon({ orders: DEFAULT_RDP_ORDERS, rdp: sum, delta: DELTA })
 
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries })
     assert.deepEqual(ledger.rdp(), sum) // same additions in the same order: bit-exact
     assert.deepEqual(ledger.epsilon(), expected)
 
-    const reversed = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: [...entries].reverse() })
+    const reversed = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries: [...entries].reverse() })
     close(reversed.epsilon().epsilon, expected.epsilon, 'reversed')
 
     // epsilonAfter agrees with spending
-    const partial = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: entries.slice(0, 3) })
+    const partial = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries: entries.slice(0, 3) })
     const after = partial.epsilonAfter(entries[3])
     assert.equal(partial.entries.length, 3, 'epsilonAfter does not spend')
     partial.spend(entries[3])
@@ -77,7 +82,7 @@ describe('accounting', () => {
   test('more distinct entry kinds than the curve cache holds, each used twice', () => {
     const sigmas = Array.from({ length: 12 }, (_, i) => 0.8 + i / 10)
     const entries = [...sigmas, ...sigmas].map((sigma, i) => sgd(i, sigma, 0.02, 10 + (i % 12)))
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0 })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0 })
     for (const e of entries) {
       const after = ledger.epsilonAfter(e)
       ledger.wouldExceed(e)
@@ -90,9 +95,9 @@ describe('accounting', () => {
 
   test('custom orders, and a curve-free ledger when σ = 0 (ε = ∞)', () => {
     const orders = [2, 4, 8, 16, 32]
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 5, orders })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 5, orders })
     ledger.spend(fedavg(1, 2))
-    const expected = epsilonFromRdp({ orders, rdp: rdpSampledGaussian({ sampleRate: 1, noiseMultiplier: 2, orders }), delta: DELTA })
+    const expected = rdpEpsilon({ orders, rdp: rdpSampledGaussian({ sampleRate: 1, noiseMultiplier: 2, orders }), delta: DELTA })
     assert.deepEqual(ledger.epsilon(), expected)
     assert.equal(ledger.rdp().length, orders.length)
     assert.equal(ledger.epsilonAfter(fedavg(2, 0)).epsilon, Infinity)
@@ -104,10 +109,10 @@ describe('budget', () => {
   for (const sigma of [1.5, 3, 6]) {
     test(`wouldExceed flips exactly at the budget (σ = ${sigma})`, () => {
       const target = 4
-      const eps = (k: number): number => epsilonFromRdp({
+      const eps = (k: number): number => rdpEpsilon({
         orders: DEFAULT_RDP_ORDERS, rdp: rdpSampledGaussian({ sampleRate: 1, noiseMultiplier: sigma, steps: k }), delta: DELTA
       }).epsilon
-      const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: target })
+      const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: target })
       let k = 0
       while (!ledger.wouldExceed(fedavg(k + 1, sigma))) {
         ledger.spend(fedavg(k + 1, sigma))
@@ -129,10 +134,10 @@ describe('budget', () => {
   }
 
   test('a budget equal to ε(k) admits round k, not round k + 1', () => {
-    const probe = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0 })
+    const probe = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0 })
     for (let r = 1; r <= 5; r++) probe.spend(fedavg(r, 1.2))
     const target = probe.epsilon().epsilon
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: target, entries: probe.entries.slice(0, 4) })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: target, entries: probe.entries.slice(0, 4) })
     assert.equal(ledger.wouldExceed(fedavg(5, 1.2)), false)
     ledger.spend(fedavg(5, 1.2))
     assert.equal(ledger.epsilon().epsilon, target)
@@ -143,7 +148,7 @@ describe('budget', () => {
   })
 
   test('targetEpsilon 0 never exceeds', () => {
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0 })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0 })
     for (let r = 1; r <= 200; r++) {
       assert.equal(ledger.wouldExceed(fedavg(r, 0.3)), false)
       ledger.spend(fedavg(r, 0.3))
@@ -157,7 +162,7 @@ describe('budget', () => {
 
 describe('rounds and validation', () => {
   test('the same round twice is an error unless identical (replay)', () => {
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 10 })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 10 })
     assert.equal(ledger.check(fedavg(1, 1)), 'new')
     assert.equal(ledger.spend(fedavg(1, 1)), true)
     const before = ledger.epsilon()
@@ -175,13 +180,13 @@ describe('rounds and validation', () => {
     assert.deepEqual(ledger.epsilon(), before, 'a rejected entry spends nothing')
 
     // the same in the initial entries (a file with a replayed line, or a conflicting one)
-    assert.equal(createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: [fedavg(1, 1), fedavg(2, 1), fedavg(1, 1)] }).entries.length, 2)
-    expectLedgerError(() => createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: [fedavg(1, 1), fedavg(1, 2)] }), /^entries\[1\]: round 1 /)
+    assert.equal(createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries: [fedavg(1, 1), fedavg(2, 1), fedavg(1, 1)] }).entries.length, 2)
+    expectLedgerError(() => createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries: [fedavg(1, 1), fedavg(1, 2)] }), /^entries\[1\]: round 1 /)
   })
 
   test('entries are copied and frozen', () => {
     const e = { ...fedavg(3, 1), extra: 'ignored' } as LedgerEntry
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0 })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0 })
     ledger.spend(e)
     e.noiseMultiplier = 100
     assert.deepEqual(ledger.entries, [fedavg(3, 1)])
@@ -189,7 +194,7 @@ describe('rounds and validation', () => {
   })
 
   test('bad entries and init are one-line LedgerErrors naming the field', () => {
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 1 })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 1 })
     const bad = (patch: Record<string, unknown>, field: RegExp): void => {
       expectLedgerError(() => ledger.spend({ ...fedavg(1, 1), ...patch } as unknown as LedgerEntry), field)
     }
@@ -210,7 +215,7 @@ describe('rounds and validation', () => {
     assert.equal(ledger.entries.length, 0)
 
     const init = (patch: Record<string, unknown>, field: RegExp): void => {
-      expectLedgerError(() => createPrivacyLedger({ delta: DELTA, targetEpsilon: 1, ...patch }), field)
+      expectLedgerError(() => createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 1, ...patch }), field)
     }
     init({ delta: 0 }, /^delta must be a number in \(0, 1\)/)
     init({ delta: 1 }, /^delta /)
@@ -242,7 +247,7 @@ describe('persistence in the data dir', () => {
     const dir = freshDir()
     const a = await openDataDir(dir)
     assert.deepEqual(await a.ledgerEntries(), [])
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 20 })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 20 })
     for (const e of ENTRIES) {
       if (ledger.check(e) === 'new') await a.appendLedgerEntry(e)
       ledger.spend(e)
@@ -254,7 +259,7 @@ describe('persistence in the data dir', () => {
     const b = await openDataDir(dir)
     const stored = await b.ledgerEntries()
     assert.deepEqual(stored, ENTRIES)
-    const rebuilt = createPrivacyLedger({ delta: DELTA, targetEpsilon: 20, entries: stored })
+    const rebuilt = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 20, entries: stored })
     assert.deepEqual(rebuilt.epsilon(), ledger.epsilon())
     assert.deepEqual(rebuilt.rdp(), ledger.rdp())
     assert.deepEqual(rebuilt.entries, ledger.entries)
@@ -279,7 +284,7 @@ describe('persistence in the data dir', () => {
     assert.deepEqual(await b.ledgerEntries(), ENTRIES.slice(0, 2))
     assert.equal(warnings.length, 1)
     assert.match(warnings[0], new RegExp(`${PRIVACY_LEDGER_FILE}:3: ignoring a torn last line`))
-    const ledger = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: await b.ledgerEntries() })
+    const ledger = createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries: await b.ledgerEntries() })
     await b.appendLedgerEntry(ENTRIES[2])
     ledger.spend(ENTRIES[2])
     assert.deepEqual(await b.ledgerEntries(), ENTRIES.slice(0, 3))
@@ -287,7 +292,7 @@ describe('persistence in the data dir', () => {
     await b.close()
 
     const c = await openDataDir(dir)
-    assert.deepEqual(createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: await c.ledgerEntries() }).epsilon(), ledger.epsilon())
+    assert.deepEqual(createPrivacyLedger({ accountant: 'rdp', delta: DELTA, targetEpsilon: 0, entries: await c.ledgerEntries() }).epsilon(), ledger.epsilon())
     await c.close()
   })
 

@@ -81,3 +81,18 @@ test('bad or conflicting input throws a one-line UsageError naming the flag', as
   await rejects({ sampleRate: '0', steps: '100', noise: '1' }, /^--sample-rate must be a number in \(0, 1\]/)
   await rejects({ sampleRate: '0.01', steps: '1.5', noise: '1' }, /^--steps must be an integer >= 1/)
 })
+
+test('privacy --accountant pld: the PLD ε, below RDP\'s, and the JSON names the accountant', async () => {
+  const flags = { examples: '12000', batch: '250', noise: '1.1', epochs: '16', delta: '1e-5' }
+  const rdp = JSON.parse((await run({ ...flags, json: true })).out)
+  const { code, out } = await run({ ...flags, accountant: 'pld', json: true })
+  assert.equal(code, 0)
+  const r = JSON.parse(out)
+  assert.deepEqual(Object.keys(r), ['epsilon', 'accountant', 'delta', 'sampleRate', 'steps'])
+  assert.equal(r.accountant, 'pld')
+  assert.equal(r.steps, 768)
+  assert.ok(r.epsilon < rdp.epsilon && r.epsilon > 2.9 && r.epsilon < 3, `PLD ${r.epsilon}, RDP ${rdp.epsilon}`)
+  const human = await run({ ...flags, accountant: 'pld' })
+  assert.match(human.out, /^ε = 2\.98 by PLD for δ = 1e-05 \(N = 12000, batch 250, noise 1\.1, 16 epochs: 768 steps at sampling rate 0\.0208; RDP: 3\.29\)\n$/)
+  await assert.rejects(run({ ...flags, accountant: 'moments' }), (e: Error) => e instanceof UsageError && e.message === '--accountant must be rdp or pld (got "moments")')
+})

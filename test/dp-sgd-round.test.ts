@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { createTask } from '../src/config/index.ts'
 import { simulate } from '../sim/simulate.ts'
 import { epsilonFromRdp, rdpSampledGaussian, DEFAULT_RDP_ORDERS } from '../src/dp/accountant.ts'
+import { createPrivacyLedger } from '../src/dp/ledger.ts'
 
 test('DP-SGD rounds: every peer agrees, and ε is the accountant\'s for the steps local training took', { timeout: 180_000 }, async () => {
   const task = createTask({
@@ -22,8 +23,12 @@ test('DP-SGD rounds: every peer agrees, and ε is the accountant\'s for the step
   for (const row of report.rounds) {
     assert.equal(row.peersAgreeing, row.peersCompleted)
     const orders = [...DEFAULT_RDP_ORDERS]
-    const expected = epsilonFromRdp({ orders, rdp: rdpSampledGaussian({ sampleRate: q, noiseMultiplier: 1.1, steps: 80 * row.round, orders }), delta: task.privacy.delta }).epsilon
-    assert.ok(row.epsilon != null && Math.abs(row.epsilon - expected) / expected < 1e-9, `round ${row.round}: ε ${row.epsilon}, accountant ${expected}`)
+    const rdp = epsilonFromRdp({ orders, rdp: rdpSampledGaussian({ sampleRate: q, noiseMultiplier: 1.1, steps: 80 * row.round, orders }), delta: task.privacy.delta }).epsilon
+    // the ledger's ε: one entry per round, the smaller of the PLD and RDP bounds (PLD here)
+    const entries = Array.from({ length: row.round }, (_, i) => ({ round: i + 1, mechanism: 'dp-sgd' as const, sampleRate: q, noiseMultiplier: 1.1, steps: 80 }))
+    const expected = createPrivacyLedger({ delta: task.privacy.delta, targetEpsilon: 0, entries }).epsilon().epsilon
+    assert.ok(row.epsilon != null && Math.abs(row.epsilon - expected) / expected < 1e-9, `round ${row.round}: ε ${row.epsilon}, ledger ${expected}`)
+    assert.ok(expected < rdp, `round ${row.round}: PLD ${expected} not below RDP ${rdp}`)
   }
   assert.ok(report.rounds[1].accuracy! > 0.6, `accuracy after 2 DP-SGD rounds ${report.rounds[1].accuracy}`)
 })

@@ -81,24 +81,24 @@ const seedTask = (over: Record<string, any> = {}) => createTask({
 const PEER = Uint32Array.from({ length: 12_000 }, (_, i) => i)
 
 describe('the update source applies the schedule', () => {
-  test('horizon: the rounds a DP-SGD budget affords (13 at ε 3), else task.rounds, whichever is fewer', () => {
+  test('horizon: the rounds a DP-SGD budget affords (16 at ε 3 by the ledger\'s PLD), else task.rounds, whichever is fewer', () => {
     const cost = { steps: 48, samplingRate: 250 / 12_000, noiseMultiplier: 1.1 }
-    assert.equal(scheduleHorizon(seedTask(), cost), 13)
+    assert.equal(scheduleHorizon(seedTask(), cost), 16)
     assert.equal(scheduleHorizon(seedTask({ rounds: 10 }), cost), 10)
     assert.equal(scheduleHorizon(seedTask({ privacy: { targetEpsilon: 0 } }), cost), 20, 'no budget')
     assert.equal(scheduleHorizon(createTask({ rounds: 7 }), undefined), 7, 'no DP-SGD')
     assert.equal(scheduleHorizon(seedTask({ privacy: { targetEpsilon: 0.01 } }), cost), 1, 'at least 1')
     const { trainer } = recordingTrainer()
     const src = createUpdateSource({ task: seedTask({ training: { lrSchedule: 'step' } }), trainer, dataset: { kind: 'mnist' }, indices: PEER })
-    assert.equal(src.lrHorizon(), 13)
+    assert.equal(src.lrHorizon(), 16)
   })
 
-  test('step over the budget\'s 13 rounds: lr 0.1 in rounds 1-7, 0.05 in 8-10, 0.025 from 11', async () => {
+  test('step over the budget\'s 16 rounds: lr 0.1 in rounds 1-8, 0.05 in 9-12, 0.025 from 13', async () => {
     const { trainer, jobs } = recordingTrainer()
     const src = createUpdateSource({ task: seedTask({ training: { lrSchedule: 'step' } }), trainer, dataset: { kind: 'mnist' }, indices: PEER })
     const signal = new AbortController().signal
-    for (let r = 1; r <= 14; r++) await src.train(new Float32Array(4), r, { signal })
-    assert.deepEqual(jobs.map(j => j.training.learningRate), [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.025])
+    for (let r = 1; r <= 17; r++) await src.train(new Float32Array(4), r, { signal })
+    assert.deepEqual(jobs.map(j => j.training.learningRate), [0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025, 0.025, 0.025])
     assert.ok(jobs.every(j => !('lrSchedule' in j.training)))
   })
 

@@ -130,7 +130,7 @@ export async function main (argv: string[]): Promise<number> {
     .action(async (opts) => { code = await (await import('./status-command.ts')).runStatus(opts) })
 
   program.command('privacy')
-    .description('ε of DP-SGD / the subsampled Gaussian mechanism from the RDP accountant (like TF Privacy\'s compute_dp_sgd_privacy)')
+    .description('ε of DP-SGD / the subsampled Gaussian mechanism from the RDP accountant (like TF Privacy\'s compute_dp_sgd_privacy) or the PLD accountant')
     .option('--examples <n>', 'training examples N (with --batch and --epochs)')
     .option('--batch <n>', 'expected batch size B: sampling rate B/N')
     .option('--epochs <x>', 'epochs E, may be fractional: ceil(E·N/B) steps')
@@ -138,7 +138,8 @@ export async function main (argv: string[]): Promise<number> {
     .option('--steps <n>', 'number of steps')
     .option('--noise <sigma>', 'noise multiplier σ (noise stddev over the L2 sensitivity)')
     .option('--delta <d>', 'target δ (default 1e-5)')
-    .option('--json', 'print { epsilon, order, delta, sampleRate, steps } as JSON')
+    .option('--accountant <rdp|pld>', 'rdp (default, as TF Privacy) or pld: the privacy loss distribution, tighter; peers\' ledgers use the smaller of the two')
+    .option('--json', 'print { epsilon, order, delta, sampleRate, steps } as JSON (pld: accountant instead of order)')
     .option('--verbose', 'stack traces on errors')
     .action(async (opts) => { code = await (await import('./privacy-command.ts')).runPrivacy(opts) })
 

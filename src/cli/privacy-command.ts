@@ -4,9 +4,12 @@
  * rate B/N, ceil(E·N/B) steps) or the mechanism's (`--sample-rate q --steps S`), with `--noise σ` and
  * `--delta δ` (default 1e-5). Prints one line, or with `--json` one JSON object
  * `{ "epsilon", "order", "delta", "sampleRate", "steps" }` (an infinite ε is printed as null).
+ * `--accountant pld` gives the PLD accountant's ε instead (src/dp/pld.ts; an upper bound, tighter than
+ * RDP): `{ "epsilon", "accountant": "pld", "delta", "sampleRate", "steps" }`.
  */
 import { dpSgdEpsilon, sampledGaussianEpsilon } from '../dp/accountant.ts'
 import type { PrivacySpent } from '../dp/accountant.ts'
+import { pldSampledGaussianEpsilon } from '../dp/pld.ts'
 import { UsageError } from './usage-error.ts'
 
 export interface PrivacyOptions {
@@ -17,6 +20,7 @@ export interface PrivacyOptions {
   steps?: string
   noise?: string
   delta?: string
+  accountant?: string
   json?: boolean
 }
 
@@ -43,6 +47,8 @@ export async function runPrivacy (o: PrivacyOptions, write: (s: string) => void 
   const noise = positive('--noise', o.noise)
   const delta = o.delta == null ? DEFAULT_DELTA : Number(o.delta)
   if (!(delta > 0 && delta < 1)) throw new UsageError(`--delta must be a number in (0, 1) (got "${o.delta ?? ''}")`)
+  const accountant = o.accountant ?? 'rdp'
+  if (accountant !== 'rdp' && accountant !== 'pld') throw new UsageError(`--accountant must be rdp or pld (got "${accountant}")`)
 
   let spent: PrivacySpent
   let context: string
@@ -62,6 +68,15 @@ export async function runPrivacy (o: PrivacyOptions, write: (s: string) => void 
     context = `sampling rate ${short(sampleRate)}, noise ${noise}, ${steps} step${steps === 1 ? '' : 's'}`
   }
 
+  if (accountant === 'pld') {
+    const epsilon = pldSampledGaussianEpsilon({ sampleRate: spent.sampleRate, noiseMultiplier: noise, steps: spent.steps, delta })
+    if (o.json === true) {
+      write(JSON.stringify({ epsilon, accountant, delta, sampleRate: spent.sampleRate, steps: spent.steps }) + '\n')
+    } else {
+      write(`ε = ${formatEpsilon(epsilon)} by PLD for δ = ${formatDelta(delta)} (${context}; RDP: ${formatEpsilon(spent.epsilon)})\n`)
+    }
+    return 0
+  }
   if (o.json === true) {
     const out = { epsilon: spent.epsilon, order: spent.order, delta, sampleRate: spent.sampleRate, steps: spent.steps }
     write(JSON.stringify(out) + '\n')

@@ -11,7 +11,7 @@
 
 import { DEFAULT_RDP_ORDERS } from './accountant.ts'
 import { LedgerError, createPrivacyLedger } from './ledger.ts'
-import type { LedgerEntry } from './ledger.ts'
+import type { LedgerAccountant, LedgerEntry } from './ledger.ts'
 
 /** What one round costs: a ledger entry without its round number. */
 export type RoundCost = Omit<LedgerEntry, 'round'>
@@ -27,6 +27,8 @@ export interface AffordableRoundsOptions {
   maxRounds: number
   /** RDP orders; default DEFAULT_RDP_ORDERS (the ledger's default). */
   orders?: readonly number[]
+  /** The ledger's accountant; default 'pld' (the ledger's default). */
+  accountant?: LedgerAccountant
 }
 
 /**
@@ -34,11 +36,26 @@ export interface AffordableRoundsOptions {
  * `targetEpsilon`. 0 if even one round would. Throws a `LedgerError` naming a malformed field.
  */
 export function affordableRounds (opts: AffordableRoundsOptions): number {
+  // Every peer of a swarm with the same data size asks the same question (the sim runs them in one
+  // thread): answers are memoized by their arguments.
+  const key = JSON.stringify([opts.perRound, opts.delta, opts.targetEpsilon, opts.maxRounds, opts.orders ?? null, opts.accountant ?? null])
+  const hit = memo.get(key)
+  if (hit !== undefined) return hit
+  const rounds = countRounds(opts)
+  if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value as string)
+  memo.set(key, rounds)
+  return rounds
+}
+
+const MEMO_SIZE = 32
+const memo = new Map<string, number>()
+
+function countRounds (opts: AffordableRoundsOptions): number {
   const { maxRounds } = opts
   if (!Number.isSafeInteger(maxRounds) || maxRounds < 0) throw new LedgerError(`maxRounds must be an integer >= 0 (got ${String(maxRounds)})`)
   const costs: readonly RoundCost[] = Array.isArray(opts.perRound) ? opts.perRound : [opts.perRound as RoundCost]
   if (costs.length === 0) throw new LedgerError('perRound must hold at least one round cost')
-  const ledger = createPrivacyLedger({ delta: opts.delta, targetEpsilon: opts.targetEpsilon, orders: opts.orders ?? DEFAULT_RDP_ORDERS })
+  const ledger = createPrivacyLedger({ delta: opts.delta, targetEpsilon: opts.targetEpsilon, orders: opts.orders ?? DEFAULT_RDP_ORDERS, accountant: opts.accountant })
   for (let round = 1; round <= maxRounds; round++) {
     const entries = costs.map(c => ({ ...c, round }))
     if (ledger.wouldExceed(entries)) return round - 1 // validates the entries, with or without a budget

@@ -22,6 +22,12 @@
  * ε = min_α rdp(α) + log((α − 1)/α) − (log δ + log α)/(α − 1) (Balle et al. 2020, Thm 21; Canonne,
  * Kamath, Steinke 2020, Prop 12), minimized over the orders (default DEFAULT_RDP_ORDERS).
  *
+ * PLD (`accountant: 'pld'`, the default). The ledger also composes the entries' privacy loss
+ * distributions (pld.ts: pessimistic discretization, so an upper bound too) and reports the smaller of
+ * the two ε; both are valid (ε, δ) guarantees, so their minimum is. For the seed DP-SGD setting (q =
+ * 250/12,000, σ 1.1, 48 steps a round) 13 rounds cost ε 2.98 by RDP and 2.69 by PLD, so a budget of 3
+ * affords 15 rounds instead of 13. `accountant: 'rdp'` gives the RDP figure alone.
+ *
  * Rounds. A round can be spent once. Spending it again with an identical entry is a no-op (a restarted
  * peer replaying a round it had already recorded); a different entry for a spent round is a
  * `LedgerError`. That is sound only while a round releases at most one value that depends on the peer's
@@ -35,6 +41,17 @@
 import {
   AccountantError, DEFAULT_RDP_ORDERS, epsilonFromRdp, rdpSampledGaussian, type EpsilonResult
 } from './accountant.ts'
+import { PLD_DEFAULTS, composePldPairs, identityPld, pldPairEpsilon, sampledGaussianPlds, type PldPair } from './pld.ts'
+
+/** Which accountant bounds the ledger's ε: RDP alone, or the smaller of PLD and RDP. */
+export type LedgerAccountant = 'rdp' | 'pld'
+
+export const LEDGER_ACCOUNTANTS: readonly LedgerAccountant[] = Object.freeze(['rdp', 'pld'])
+
+/** ε at the ledger's δ, with the accountant that gave it (`order` is RDP's best order either way). */
+export interface LedgerEpsilon extends EpsilonResult {
+  accountant: LedgerAccountant
+}
 
 export class LedgerError extends Error {
   override name = 'LedgerError'
@@ -65,13 +82,17 @@ export interface PrivacyLedgerInit {
   orders?: readonly number[]
   /** Entries already spent (e.g. `await dataDir.ledgerEntries()`); identical repeats are replays. */
   entries?: readonly LedgerEntry[]
+  /** 'pld' (default): the smaller of the PLD and RDP bounds; 'rdp': RDP alone. */
+  accountant?: LedgerAccountant
 }
 
 export interface LedgerRemaining {
   /** ε spent so far, at `delta`. */
   epsilon: number
-  /** The order at which ε is reached. */
+  /** The order at which RDP's ε is reached. */
   order: number
+  /** The accountant whose bound ε is. */
+  accountant: LedgerAccountant
   delta: number
   /** 0 when there is no budget. */
   targetEpsilon: number
@@ -85,6 +106,7 @@ export interface PrivacyLedger {
   readonly delta: number
   readonly targetEpsilon: number
   readonly orders: readonly number[]
+  readonly accountant: LedgerAccountant
   /** Spent entries in the order they were spent (frozen copies; replays are not repeated). */
   readonly entries: readonly LedgerEntry[]
   /**
@@ -96,9 +118,9 @@ export interface PrivacyLedger {
   /** Spends an entry: true if it was added, false for a replay (see `check`, which it throws like). */
   spend(entry: LedgerEntry): boolean
   /** ε spent so far at the ledger's δ (0 for an empty ledger). */
-  epsilon(): EpsilonResult
+  epsilon(): LedgerEpsilon
   /** ε if `entry` were spent too (unchanged for a replay). */
-  epsilonAfter(entry: LedgerEntry | readonly LedgerEntry[]): EpsilonResult
+  epsilonAfter(entry: LedgerEntry | readonly LedgerEntry[]): LedgerEpsilon
   /** Whether spending `entry` (or all of a round's entries) would take ε above the budget (never when targetEpsilon is 0). */
   wouldExceed(entry: LedgerEntry | readonly LedgerEntry[]): boolean
   /** What is spent and what is left, for logs. */
@@ -118,7 +140,9 @@ export function createPrivacyLedger (init: PrivacyLedgerInit): PrivacyLedger {
     throw new LedgerError(`targetEpsilon must be a finite number >= 0, 0 for no budget (got ${show(targetEpsilon)})`)
   }
   const orders = checkOrders(init.orders ?? DEFAULT_RDP_ORDERS)
-  const ledger = new Ledger(delta, targetEpsilon, orders)
+  const accountant = init.accountant ?? 'pld'
+  if (!LEDGER_ACCOUNTANTS.includes(accountant)) throw new LedgerError(`accountant must be 'rdp' or 'pld' (got ${show(accountant)})`)
+  const ledger = new Ledger(delta, targetEpsilon, orders, accountant)
   const entries = init.entries ?? []
   if (!Array.isArray(entries)) throw new LedgerError(`entries must be an array of ledger entries (got ${show(entries)})`)
   entries.forEach((entry, i) => {
@@ -166,18 +190,26 @@ class Ledger implements PrivacyLedger {
   readonly delta: number
   readonly targetEpsilon: number
   readonly orders: readonly number[]
+  readonly accountant: LedgerAccountant
   private readonly list: LedgerEntry[] = []
   /** Spent entries by round and mechanism: a round may pay once for DP-FedAvg and once for DP-SGD. */
   private readonly byRound = new Map<string, LedgerEntry>()
   private readonly total: Float64Array
   private readonly curves = new Map<string, Float64Array>()
-  private current?: EpsilonResult
+  private current?: LedgerEpsilon
+  /** The composed PLDs of the spent entries ('pld' only). */
+  private pld: PldPair | undefined
+  /** The last `epsilonAfter` composition, reused when the same entries are spent next. */
+  private pending?: { key: string, pld: PldPair | undefined }
 
-  constructor (delta: number, targetEpsilon: number, orders: readonly number[]) {
+  constructor (delta: number, targetEpsilon: number, orders: readonly number[], accountant: LedgerAccountant) {
     this.delta = delta
     this.targetEpsilon = targetEpsilon
     this.orders = orders
+    this.accountant = accountant
     this.total = new Float64Array(orders.length)
+    const none = identityPld(PLD_DEFAULTS.interval)
+    this.pld = { remove: none, add: none }
   }
 
   get entries (): readonly LedgerEntry[] {
@@ -193,18 +225,23 @@ class Ledger implements PrivacyLedger {
     if (kind === 'replay') return false
     const curve = this.curve(copy)
     for (let i = 0; i < this.total.length; i++) this.total[i] += curve[i]
+    if (this.accountant === 'pld') {
+      const key = pldKey([copy])
+      this.pld = this.pending?.key === key ? this.pending.pld : composeEntries(this.pld, [copy])
+      this.pending = undefined
+    }
     this.list.push(copy)
     this.byRound.set(`${copy.round}/${copy.mechanism}`, copy)
     this.current = undefined
     return true
   }
 
-  epsilon (): EpsilonResult {
-    this.current ??= this.convert(this.total)
+  epsilon (): LedgerEpsilon {
+    this.current ??= this.convert(this.total, this.pld)
     return { ...this.current }
   }
 
-  epsilonAfter (entry: LedgerEntry | readonly LedgerEntry[]): EpsilonResult {
+  epsilonAfter (entry: LedgerEntry | readonly LedgerEntry[]): LedgerEpsilon {
     const fresh = (Array.isArray(entry) ? entry : [entry]).map(e => this.classify(e)).filter(c => c.kind === 'new')
     if (fresh.length === 0) return this.epsilon()
     const after = this.total.slice()
@@ -212,7 +249,14 @@ class Ledger implements PrivacyLedger {
       const curve = this.curve(copy)
       for (let i = 0; i < after.length; i++) after[i] += curve[i]
     }
-    return this.convert(after)
+    let pld: PldPair | undefined
+    if (this.accountant === 'pld') {
+      const copies = fresh.map(f => f.copy)
+      pld = composeEntries(this.pld, copies)
+      // spend() of one of these entries reuses it (the usual wouldExceed-then-spend of a one-entry round)
+      this.pending = copies.length === 1 ? { key: pldKey(copies), pld } : undefined
+    }
+    return this.convert(after, pld)
   }
 
   wouldExceed (entry: LedgerEntry | readonly LedgerEntry[]): boolean {
@@ -221,16 +265,17 @@ class Ledger implements PrivacyLedger {
   }
 
   remaining (): LedgerRemaining {
-    const { epsilon, order } = this.epsilon()
+    const { epsilon, order, accountant } = this.epsilon()
     const remaining = this.targetEpsilon > 0 ? Math.max(0, this.targetEpsilon - epsilon) : Infinity
-    return { epsilon, order, delta: this.delta, targetEpsilon: this.targetEpsilon, remaining, entries: this.list.length }
+    return { epsilon, order, accountant, delta: this.delta, targetEpsilon: this.targetEpsilon, remaining, entries: this.list.length }
   }
 
   summary (): string {
     const r = this.remaining()
     const rounds = `${r.entries} round${r.entries === 1 ? '' : 's'}`
     const budget = r.targetEpsilon > 0 ? `${fmt(r.remaining)} of ${fmt(r.targetEpsilon)} left` : 'no budget'
-    return `ε = ${fmt(r.epsilon)} (δ = ${r.delta}, order ${r.order}) after ${rounds}, ${budget}`
+    const how = r.accountant === 'pld' ? 'PLD' : `RDP order ${r.order}`
+    return `ε = ${fmt(r.epsilon)} (δ = ${r.delta}, ${how}) after ${rounds}, ${budget}`
   }
 
   rdp (): Float64Array {
@@ -264,9 +309,39 @@ class Ledger implements PrivacyLedger {
     return curve
   }
 
-  private convert (rdp: Float64Array): EpsilonResult {
-    return epsilonFromRdp({ orders: this.orders, rdp, delta: this.delta })
+  private convert (rdp: Float64Array, pld?: PldPair): LedgerEpsilon {
+    const r = epsilonFromRdp({ orders: this.orders, rdp, delta: this.delta })
+    if (pld === undefined || this.accountant === 'rdp') return { ...r, accountant: 'rdp' }
+    const e = pldPairEpsilon(pld, this.delta)
+    return e < r.epsilon ? { epsilon: e, order: r.order, accountant: 'pld' } : { ...r, accountant: 'rdp' }
   }
+}
+
+/**
+ * `pld` composed with the PLDs of `entries` (σ = 0 costs ∞: all mass at +∞), or undefined when the
+ * PLD grid would be too large (a tiny σ at q = 1): RDP alone then bounds the ledger.
+ */
+function composeEntries (pld: PldPair | undefined, entries: readonly LedgerEntry[]): PldPair | undefined {
+  if (pld === undefined) return undefined
+  let out = pld
+  for (const e of entries) {
+    if (e.noiseMultiplier === 0) {
+      const inf = { interval: out.remove.interval, offset: 0, mass: Float64Array.of(0), infinityMass: 1 }
+      out = { remove: inf, add: inf }
+      continue
+    }
+    try {
+      out = composePldPairs(out, sampledGaussianPlds({ sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, steps: e.steps }))
+    } catch (err) {
+      if (err instanceof AccountantError) return undefined
+      throw err
+    }
+  }
+  return out
+}
+
+function pldKey (entries: readonly LedgerEntry[]): string {
+  return JSON.stringify(entries.map(e => [e.round, e.mechanism, e.sampleRate, e.noiseMultiplier, e.steps]))
 }
 
 const FIELDS = ['mechanism', 'noiseMultiplier', 'sampleRate', 'steps'] as const

@@ -228,6 +228,9 @@ export class RoundDriver {
   /** Runs rounds until the last one is done or the signal aborts. */
   async run (opts: { signal?: AbortSignal } = {}): Promise<void> {
     const signal = anySignal([this.controller.signal, opts.signal])
+    // Price the next round now: the ledger's PLD of a new (q, σ, steps) takes a second or more of CPU
+    // the first time (then cached), better spent here than inside a round's join window.
+    if (this.privacyOn) void this.budgetSpent
     try {
       await this.init.channel.waitForMesh({ minPeers: this.init.meshPeers ?? 1, timeoutMs: ROUND_DEFAULTS.meshTimeoutMs, signal })
       await this.syncHead(signal)
