@@ -95,4 +95,7 @@ test('privacy --accountant pld: the PLD ε, below RDP\'s, and the JSON names the
   const human = await run({ ...flags, accountant: 'pld' })
   assert.match(human.out, /^ε = 2\.98 by PLD for δ = 1e-05 \(N = 12000, batch 250, noise 1\.1, 16 epochs: 768 steps at sampling rate 0\.0208; RDP: 3\.29\)\n$/)
   await assert.rejects(run({ ...flags, accountant: 'moments' }), (e: Error) => e instanceof UsageError && e.message === '--accountant must be rdp or pld (got "moments")')
+  // a σ so small that the loss grid would not fit: a one-line error pointing at the RDP accountant
+  await assert.rejects(run({ sampleRate: '1', steps: '3', noise: '0.001', accountant: 'pld' }),
+    (e: Error) => e instanceof UsageError && /^the PLD accountant cannot price this setting \(the PLD grid would need \d+ points .*\); use --accountant rdp$/.test(e.message))
 })

@@ -7,7 +7,7 @@
  * `--accountant pld` gives the PLD accountant's ε instead (src/dp/pld.ts; an upper bound, tighter than
  * RDP): `{ "epsilon", "accountant": "pld", "delta", "sampleRate", "steps" }`.
  */
-import { dpSgdEpsilon, sampledGaussianEpsilon } from '../dp/accountant.ts'
+import { AccountantError, dpSgdEpsilon, sampledGaussianEpsilon } from '../dp/accountant.ts'
 import type { PrivacySpent } from '../dp/accountant.ts'
 import { pldSampledGaussianEpsilon } from '../dp/pld.ts'
 import { UsageError } from './usage-error.ts'
@@ -69,7 +69,13 @@ export async function runPrivacy (o: PrivacyOptions, write: (s: string) => void 
   }
 
   if (accountant === 'pld') {
-    const epsilon = pldSampledGaussianEpsilon({ sampleRate: spent.sampleRate, noiseMultiplier: noise, steps: spent.steps, delta })
+    let epsilon: number
+    try {
+      epsilon = pldSampledGaussianEpsilon({ sampleRate: spent.sampleRate, noiseMultiplier: noise, steps: spent.steps, delta })
+    } catch (err) {
+      if (!(err instanceof AccountantError)) throw err
+      throw new UsageError(`the PLD accountant cannot price this setting (${err.message.replace(/; use a larger interval$/, '')}); use --accountant rdp`)
+    }
     if (o.json === true) {
       write(JSON.stringify({ epsilon, accountant, delta, sampleRate: spent.sampleRate, steps: spent.steps }) + '\n')
     } else {
