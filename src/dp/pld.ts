@@ -1,6 +1,6 @@
 /**
  * Privacy loss distribution (PLD) accountant for the Poisson-subsampled Gaussian mechanism: a tighter
- * (ε, δ) than the RDP conversion for the same steps (about 8% smaller ε for the seed DP-SGD setting), by
+ * (ε, δ) than the RDP conversion for the same steps (ε 2.69 against 2.98 for 13 rounds of the seed DP-SGD setting), by
  * composing the privacy loss distributions themselves (Koskela, Jälkö, Honkela 2020, "Computing tight
  * differential privacy guarantees using FFT"; Meiser & Mohammadi 2018; dp_accounting's PLD accountant).
  *
@@ -112,7 +112,7 @@ export function subsampledGaussianPld (opts: SubsampledGaussianPldOptions): Disc
   if (points > MAX_PLD_POINTS) throw new AccountantError(`the PLD grid would need ${points} points (loss range ${lMin.toFixed(3)}..${lMax.toFixed(3)} at interval ${dx}); use a larger interval`)
 
   const mass = new Float64Array(points)
-  // cdf[k] = F(kΔ) computed as F or 1 − S, whichever is the smaller tail, for accurate differences.
+  // P((l − Δ, l]) as a difference of F or of S = 1 − F, whichever is the smaller tail (no cancellation).
   let prevF = Math.exp(logF((kMin - 1) * dx))
   let prevS = Math.exp(logS((kMin - 1) * dx))
   const lowTail = prevF // P(L <= (kMin − 1)Δ)
