@@ -55,8 +55,11 @@ export const PLD_DEFAULTS = Object.freeze({ interval: 1e-4, tailMass: 1e-15, ref
 /** The fine grid of one step is coarsened (smaller refine) until it has at most this many points. */
 export const MAX_FINE_POINTS = 2 ** 18
 
-/** Largest FFT the accountant will run (points); a finer grid than this is refused with an error. */
-export const MAX_PLD_POINTS = 2 ** 22
+/**
+ * Largest FFT the accountant will run (points; a convolution allocates 40 bytes per point, 40 MiB here); a
+ * grid that needs more is refused with an AccountantError (the ledger then falls back to RDP).
+ */
+export const MAX_PLD_POINTS = 2 ** 20
 
 export interface SubsampledGaussianPldOptions extends PldGrid {
   /** q in [0, 1]. */
@@ -364,8 +367,10 @@ function convolve (a: Float64Array, b: Float64Array): Float64Array {
   while (size < n) size *= 2
   if (size > MAX_PLD_POINTS) throw new AccountantError(`composing these PLDs would need ${size} points; use a larger interval`)
   const fft = fftOf(size)
+  // three buffers per convolution (input, and two spectra; the inverse reuses the second): 40·size bytes
+  const padded = new Float64Array(size)
   const spectrum = (x: Float64Array): Float64Array => {
-    const padded = new Float64Array(size)
+    padded.fill(0)
     padded.set(x)
     const out = new Float64Array(2 * size)
     fft.realTransform(out, padded)
@@ -380,7 +385,7 @@ function convolve (a: Float64Array, b: Float64Array): Float64Array {
     fa[i] = re
     fa[i + 1] = im
   }
-  const back = new Float64Array(2 * size)
+  const back = a === b ? new Float64Array(2 * size) : fb
   fft.inverseTransform(back, fa)
   const out = new Float64Array(n)
   for (let i = 0; i < n; i++) out[i] = back[2 * i]

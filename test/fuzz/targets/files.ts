@@ -31,6 +31,12 @@ const show = (b: Uint8Array): string => hexPreview(b, 160)
 const MiB = 1024 * 1024
 /** Local files, not wire input: parsing JSON allocates some tens of bytes per input byte (nested arrays most). */
 const fileAlloc = (n: number): number => 64 * MiB + 128 * n
+/**
+ * The ledger's PLD accountant prices every new (q, σ, steps) with FFT convolutions (src/dp/pld.ts: at
+ * most MAX_PLD_POINTS points, 40 bytes a point each): a constant, input-size-independent cost of some
+ * tens of MiB (72.7 MiB seen once for a 168-byte ledger), allowed on top of the file bound.
+ */
+const PLD_ALLOWANCE = 128 * MiB
 /** File targets run a quarter of the wire targets' inputs (they are no message types, and disk-bound). */
 const FILE_SCALE = 0.25
 
@@ -114,12 +120,13 @@ const records = (): unknown[] => {
 }
 
 /** Targets that need an open data dir (its lock held once for all inputs). */
-function dataDirTarget (name: string, what: string, arb: fc.Arbitrary<Uint8Array>, file: string, read: (dir: DataDir, bytes: Uint8Array) => Promise<string>): FuzzTarget {
+function dataDirTarget (name: string, what: string, arb: fc.Arbitrary<Uint8Array>, file: string, read: (dir: DataDir, bytes: Uint8Array) => Promise<string>,
+  alloc: (n: number) => number = fileAlloc): FuzzTarget {
   return {
     name,
     what,
     scale: FILE_SCALE,
-    callAllocBytes: fileAlloc,
+    callAllocBytes: alloc,
     async setup (): Promise<TargetRun<Uint8Array>> {
       const { dir, remove } = tempDir()
       const dd = await openDataDir(dir, { onWarning: () => {} })
@@ -143,7 +150,7 @@ const ledgerFile = dataDirTarget('file:ledger', 'privacy-ledger.jsonl bytes → 
     if ('error' in r) return 'StoreError'
     const l = await outcome('createPrivacyLedger', () => createPrivacyLedger({ delta: 1e-5, targetEpsilon: 8, entries: r.value }).epsilon(), err => err instanceof LedgerError)
     return 'value' in l ? 'ledger' : 'LedgerError'
-  })
+  }, (n) => fileAlloc(n) + PLD_ALLOWANCE)
 
 const roundLog = dataDirTarget('file:round-log', 'rounds.jsonl bytes → DataDir.roundRecords (StoreError only) → linksFromRecords → chainEndingAt (no error)',
   jsonLinesArb(records()), 'rounds.jsonl', async (dd) => {
