@@ -26,7 +26,7 @@
  * distributions (pld.ts: pessimistic discretization, so an upper bound too) and reports the smaller of
  * the two ε; both are valid (ε, δ) guarantees, so their minimum is. For the seed DP-SGD setting (q =
  * 250/12,000, σ 1.1, 48 steps a round) 13 rounds cost ε 2.98 by RDP and 2.69 by PLD, so a budget of 3
- * affords 15 rounds instead of 13. `accountant: 'rdp'` gives the RDP figure alone.
+ * affords 16 rounds instead of 13 (ε 2.97). `accountant: 'rdp'` gives the RDP figure alone.
  *
  * Rounds. A round can be spent once. Spending it again with an identical entry is a no-op (a restarted
  * peer replaying a round it had already recorded); a different entry for a spent round is a
@@ -125,7 +125,7 @@ export interface PrivacyLedger {
   wouldExceed(entry: LedgerEntry | readonly LedgerEntry[]): boolean
   /** What is spent and what is left, for logs. */
   remaining(): LedgerRemaining
-  /** One line for logs, e.g. `ε = 2.41 (δ = 1e-5, order 9) after 12 rounds, 5.59 of 8 left`. */
+  /** One line for logs, e.g. `ε = 2.41 (δ = 1e-5, PLD) after 12 rounds, 5.59 of 8 left` (or `RDP order 9`). */
   summary(): string
   /** A copy of the summed RDP curve, one value per order. */
   rdp(): Float64Array
