@@ -316,6 +316,13 @@ export async function simulate (init: SimInit): Promise<SimReport> {
         const laterDone = (records.get(r + 1)?.length ?? 0) > 0
         if (list.length < livePeers() && !(laterDone && list.length > 0) && Date.now() < deadline) break
         const summary = summarizeRound(r, list, prevEnd, init.peers)
+        if (summary.peersAgreeing !== summary.peersCompleted) {
+          // Invariant 1 broken: say which peers hold which model, from which attempt, cohort and base
+          const groups = new Map<string, PeerRecord[]>()
+          for (const rec of list.filter(x => x.via === 'aggregate')) groups.set(rec.modelHash, [...(groups.get(rec.modelHash) ?? []), rec])
+          log(`round ${r}: completed models disagree: ${[...groups.entries()].map(([hash, recs]) =>
+            `${hash.slice(0, 12)} by ${recs.map(x => x.peer).join(',')} (attempt ${recs.map(x => x.attempt).join('/')}, cohort ${recs[0].cohortHash.slice(0, 12)} of ${recs[0].cohort}, survivors ${recs[0].survivors}, base ${recs[0].baseHash.slice(0, 12)})`).join(' | ')}`)
+        }
         prevEnd = Math.max(prevEnd, ...list.filter(x => x.via === 'aggregate').map(x => x.endedAt))
         const row: RoundRow = { ...summary, accuracy: null, loss: null, epsilon: roundEpsilon(list) }
         rows.push(row)
