@@ -319,7 +319,12 @@ export async function simulate (init: SimInit): Promise<SimReport> {
         if (summary.peersAgreeing !== summary.peersCompleted) {
           // Invariant 1 broken: say which peers hold which model, from which attempt, cohort and base
           const groups = new Map<string, PeerRecord[]>()
-          for (const rec of list.filter(x => x.via === 'aggregate')) groups.set(rec.modelHash, [...(groups.get(rec.modelHash) ?? []), rec])
+          for (const rec of list) {
+            if (rec.via !== 'aggregate') continue
+            const group = groups.get(rec.modelHash)
+            if (group === undefined) groups.set(rec.modelHash, [rec])
+            else group.push(rec)
+          }
           log(`round ${r}: completed models disagree: ${[...groups.entries()].map(([hash, recs]) =>
             `${hash.slice(0, 12)} by ${recs.map(x => x.peer).join(',')} (attempt ${recs.map(x => x.attempt).join('/')}, cohort ${recs[0].cohortHash.slice(0, 12)} of ${recs[0].cohort}, survivors ${recs[0].survivors}, base ${recs[0].baseHash.slice(0, 12)})`).join(' | ')}`)
         }

@@ -64,12 +64,12 @@ test('one step: the discretized mass sums to 1 and the pessimistic PLD dominates
     }), { numRuns: 40 })
 })
 
-test('never above RDP, and tighter for the seed DP-SGD setting (13 rounds: RDP ε 2.98, PLD ε 2.69)', () => {
+test('never above RDP, and tighter for the seed DP-SGD setting (13 rounds: RDP ε 2.98, PLD ε 2.68)', () => {
   for (const [q, sigma, steps] of [[SEED.sampleRate, 1.1, 48 * 13], [0.01, 2, 1000], [0.1, 1, 50], [1, 3, 4]]) {
     const rdp = sampledGaussianEpsilon({ sampleRate: q, noiseMultiplier: sigma, steps, delta: DELTA }).epsilon
     const pld = pldPairEpsilon(sampledGaussianPlds({ sampleRate: q, noiseMultiplier: sigma, steps }), DELTA)
     assert.ok(pld < rdp, `q ${q}, σ ${sigma}, ${steps} steps: PLD ${pld}, RDP ${rdp}`)
-    if (steps === 48 * 13) assert.ok(pld > 2.6 && pld < 2.75 && rdp > 2.97, `seed: PLD ${pld}, RDP ${rdp}`)
+    if (steps === 48 * 13) assert.ok(pld > 2.66 && pld < 2.70 && rdp > 2.97, `seed: PLD ${pld}, RDP ${rdp}`)
   }
 })
 
@@ -99,6 +99,17 @@ test('the ledger reports the smaller of PLD and RDP; the seed budget of ε 3 aff
   assert.ok(pld.epsilon().epsilon <= 3)
   assert.ok(pld.wouldExceed({ ...SEED, round: 17 }))
   assert.match(pld.summary(), /^ε = 2\.9\d\d \(δ = 0\.00001, PLD\) after 16 rounds, 0\.0\d\d of 3\.000 left$/)
+  // asking twice (answered from the ledger's last question) and asking a ledger rebuilt from the same
+  // entries give the same answer, before and after spending
+  const next: LedgerEntry = { ...SEED, round: 17 }
+  const first = pld.epsilonAfter(next)
+  assert.deepEqual(pld.epsilonAfter(next), first)
+  assert.deepEqual(createPrivacyLedger({ delta: DELTA, targetEpsilon: 3, entries: pld.entries }).epsilonAfter(next), first)
+  const spent = createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: pld.entries })
+  spent.epsilonAfter(next)
+  spent.spend(next)
+  assert.deepEqual(spent.epsilon(), first)
+  assert.deepEqual(createPrivacyLedger({ delta: DELTA, targetEpsilon: 0, entries: [...pld.entries, next] }).epsilon(), first)
   // a ledger rebuilt from its entries (a restart) gives the same ε
   assert.deepEqual(createPrivacyLedger({ delta: DELTA, targetEpsilon: 3, entries: pld.entries }).epsilon(), pld.epsilon())
 })

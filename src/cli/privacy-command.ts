@@ -74,7 +74,7 @@ export async function runPrivacy (o: PrivacyOptions, write: (s: string) => void 
       epsilon = pldSampledGaussianEpsilon({ sampleRate: spent.sampleRate, noiseMultiplier: noise, steps: spent.steps, delta })
     } catch (err) {
       if (!(err instanceof AccountantError)) throw err
-      throw new UsageError(`the PLD accountant cannot price this setting (${err.message.replace(/; use a larger interval$/, '')}); use --accountant rdp`)
+      throw new UsageError(`the PLD accountant cannot price this setting (${err.message}); use --accountant rdp`)
     }
     if (o.json === true) {
       write(JSON.stringify({ epsilon, accountant, delta, sampleRate: spent.sampleRate, steps: spent.steps }) + '\n')

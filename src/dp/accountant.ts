@@ -319,7 +319,7 @@ function signedTotal (pos: number, neg: number, all: number): number {
 const LOG_HALF = Math.log(0.5)
 
 /** log(e^a + e^b). */
-function logAdd (a: number, b: number): number {
+export function logAdd (a: number, b: number): number {
   const hi = Math.max(a, b)
   const lo = Math.min(a, b)
   if (lo === -Infinity) return hi

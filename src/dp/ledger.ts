@@ -25,8 +25,8 @@
  * PLD (`accountant: 'pld'`, the default). The ledger also composes the entries' privacy loss
  * distributions (pld.ts: pessimistic discretization, so an upper bound too) and reports the smaller of
  * the two ε; both are valid (ε, δ) guarantees, so their minimum is. For the seed DP-SGD setting (q =
- * 250/12,000, σ 1.1, 48 steps a round) 13 rounds cost ε 2.98 by RDP and 2.69 by PLD, so a budget of 3
- * affords 16 rounds instead of 13 (ε 2.97). `accountant: 'rdp'` gives the RDP figure alone.
+ * 250/12,000, σ 1.1, 48 steps a round) 13 rounds cost ε 2.98 by RDP and 2.68 by PLD, so a budget of 3
+ * affords 16 rounds instead of 13 (ε 2.98). `accountant: 'rdp'` gives the RDP figure alone.
  *
  * Rounds. A round can be spent once. Spending it again with an identical entry is a no-op (a restarted
  * peer replaying a round it had already recorded); a different entry for a spent round is a
@@ -197,10 +197,14 @@ class Ledger implements PrivacyLedger {
   private readonly total: Float64Array
   private readonly curves = new Map<string, Float64Array>()
   private current?: LedgerEpsilon
-  /** The composed PLDs of the spent entries ('pld' only). */
+  /** The composed PLDs of the spent entries; undefined for 'rdp', or once an entry's grid was too large. */
   private pld: PldPair | undefined
-  /** The last `epsilonAfter` composition, reused when the same entries are spent next. */
-  private pending?: { key: string, pld: PldPair | undefined }
+  /**
+   * The last `epsilonAfter` question and answer, cleared by `spend`: asked again (a driver or the sim
+   * polling `wouldExceed` for the same next round) it costs nothing, and spending that one entry reuses
+   * its composed PLDs instead of convolving again.
+   */
+  private asked?: { key: string, pld: PldPair | undefined, result: LedgerEpsilon }
 
   constructor (delta: number, targetEpsilon: number, orders: readonly number[], accountant: LedgerAccountant) {
     this.delta = delta
@@ -209,7 +213,7 @@ class Ledger implements PrivacyLedger {
     this.accountant = accountant
     this.total = new Float64Array(orders.length)
     const none = identityPld(PLD_DEFAULTS.interval)
-    this.pld = { remove: none, add: none }
+    this.pld = accountant === 'pld' ? { remove: none, add: none } : undefined
   }
 
   get entries (): readonly LedgerEntry[] {
@@ -225,11 +229,8 @@ class Ledger implements PrivacyLedger {
     if (kind === 'replay') return false
     const curve = this.curve(copy)
     for (let i = 0; i < this.total.length; i++) this.total[i] += curve[i]
-    if (this.accountant === 'pld') {
-      const key = pldKey([copy])
-      this.pld = this.pending?.key === key ? this.pending.pld : composeEntries(this.pld, [copy])
-      this.pending = undefined
-    }
+    this.pld = this.asked?.key === entriesKey([copy]) ? this.asked.pld : composeEntries(this.pld, [copy])
+    this.asked = undefined
     this.list.push(copy)
     this.byRound.set(`${copy.round}/${copy.mechanism}`, copy)
     this.current = undefined
@@ -242,21 +243,19 @@ class Ledger implements PrivacyLedger {
   }
 
   epsilonAfter (entry: LedgerEntry | readonly LedgerEntry[]): LedgerEpsilon {
-    const fresh = (Array.isArray(entry) ? entry : [entry]).map(e => this.classify(e)).filter(c => c.kind === 'new')
+    const fresh = (Array.isArray(entry) ? entry : [entry]).map(e => this.classify(e)).filter(c => c.kind === 'new').map(c => c.copy)
     if (fresh.length === 0) return this.epsilon()
+    const key = entriesKey(fresh)
+    if (this.asked?.key === key) return { ...this.asked.result }
     const after = this.total.slice()
-    for (const { copy } of fresh) {
+    for (const copy of fresh) {
       const curve = this.curve(copy)
       for (let i = 0; i < after.length; i++) after[i] += curve[i]
     }
-    let pld: PldPair | undefined
-    if (this.accountant === 'pld') {
-      const copies = fresh.map(f => f.copy)
-      pld = composeEntries(this.pld, copies)
-      // spend() of one of these entries reuses it (the usual wouldExceed-then-spend of a one-entry round)
-      this.pending = copies.length === 1 ? { key: pldKey(copies), pld } : undefined
-    }
-    return this.convert(after, pld)
+    const pld = composeEntries(this.pld, fresh)
+    const result = this.convert(after, pld)
+    this.asked = { key, pld, result }
+    return { ...result }
   }
 
   wouldExceed (entry: LedgerEntry | readonly LedgerEntry[]): boolean {
@@ -311,25 +310,20 @@ class Ledger implements PrivacyLedger {
 
   private convert (rdp: Float64Array, pld?: PldPair): LedgerEpsilon {
     const r = epsilonFromRdp({ orders: this.orders, rdp, delta: this.delta })
-    if (pld === undefined || this.accountant === 'rdp') return { ...r, accountant: 'rdp' }
+    if (pld === undefined) return { ...r, accountant: 'rdp' }
     const e = pldPairEpsilon(pld, this.delta)
     return e < r.epsilon ? { epsilon: e, order: r.order, accountant: 'pld' } : { ...r, accountant: 'rdp' }
   }
 }
 
 /**
- * `pld` composed with the PLDs of `entries` (σ = 0 costs ∞: all mass at +∞), or undefined when the
- * PLD grid would be too large (a tiny σ at q = 1): RDP alone then bounds the ledger.
+ * `pld` composed with the PLDs of `entries`, or undefined without PLD ('rdp') or when the PLD grid
+ * would be too large (a tiny σ at q = 1): RDP alone then bounds the ledger.
  */
 function composeEntries (pld: PldPair | undefined, entries: readonly LedgerEntry[]): PldPair | undefined {
   if (pld === undefined) return undefined
   let out = pld
   for (const e of entries) {
-    if (e.noiseMultiplier === 0) {
-      const inf = { interval: out.remove.interval, offset: 0, mass: Float64Array.of(0), infinityMass: 1 }
-      out = { remove: inf, add: inf }
-      continue
-    }
     try {
       out = composePldPairs(out, sampledGaussianPlds({ sampleRate: e.sampleRate, noiseMultiplier: e.noiseMultiplier, steps: e.steps }))
     } catch (err) {
@@ -340,7 +334,7 @@ function composeEntries (pld: PldPair | undefined, entries: readonly LedgerEntry
   return out
 }
 
-function pldKey (entries: readonly LedgerEntry[]): string {
+function entriesKey (entries: readonly LedgerEntry[]): string {
   return JSON.stringify(entries.map(e => [e.round, e.mechanism, e.sampleRate, e.noiseMultiplier, e.steps]))
 }
 
