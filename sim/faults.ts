@@ -103,8 +103,9 @@ export function faultyChannel (channel: SwarmChannel, ctx: FaultContext): SwarmC
     ...channel,
     peerId: channel.peerId,
     listen (handler) {
-      channel.listen(async (data, from) => {
-        if (cut(from) || random() < ctx.plan.loss) {
+      // A partition drops what a neighbour across it hands over: no message crosses, whoever wrote it.
+      channel.listen(async (data, via) => {
+        if (cut(via) || random() < ctx.plan.loss) {
           ctx.stats.dropped++
           return { action: 'ignore', reason: 'fault injection: dropped' }
         }
@@ -112,7 +113,7 @@ export function faultyChannel (channel: SwarmChannel, ctx: FaultContext): SwarmC
           ctx.stats.delayed++
           await new Promise(resolve => setTimeout(resolve, random() * ctx.plan.delayMs))
         }
-        return await handler(data, from)
+        return await handler(data, via)
       })
     },
     async fetchBlob (hash: string, opts: RequestOptions & { prefer?: string[] } = {}): Promise<Uint8Array> {

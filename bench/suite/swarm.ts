@@ -11,8 +11,10 @@
  * Local work is kept small so that the rounds measure the protocol: the peers share the first
  * peers × EXAMPLES_PER_PEER MNIST training examples (an IDX subset, IID split, so two batches of 32 per
  * peer per round), and each round's model is evaluated on EVAL_LIMIT test examples. The model is the
- * default task's 2NN (MLP 784-200-200-10, d = 199,210) and the task keeps its default training and
- * timeouts (the join phase waits timeouts.joinMs = 5 s before the cohort is picked, in both modes).
+ * default task's 2NN (MLP 784-200-200-10, d = 199,210) and the task keeps its default training; its
+ * deadlines are the defaults stretched for the number of peers in this one process, as `fedswarm sim`
+ * does (sim/crowd.ts; the join phase waits timeouts.joinMs = 5 s before the cohort is picked, in both
+ * modes).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -21,6 +23,7 @@ import { join } from 'node:path'
 import { createTask } from '../../src/config/index.ts'
 import type { DatasetSpec, Task, TaskInit } from '../../src/config/types.ts'
 import { modelLayout } from '../../src/learning/index.ts'
+import { crowdTimeouts } from '../../sim/crowd.ts'
 import { simulate } from '../../sim/simulate.ts'
 import { formatRow } from '../../sim/report.ts'
 import type { RoundRow, SimReport } from '../../sim/report.ts'
@@ -118,9 +121,12 @@ async function runSim (part: string, label: string, task: Task, peers: number, b
   return { figures, report }
 }
 
-/** A task of the benchmark swarm: the default task (2NN, default training and timeouts) on `dataset`. */
-function benchTask (name: string, dataset: DatasetSpec, rounds: number, cohort: number, extra: TaskInit = {}): Task {
-  return createTask({ name, rounds, cohort: { size: cohort, minSurvivors: 2 }, dataset, ...extra })
+/**
+ * A task of the benchmark swarm of `peers` peers in this process: the default task (2NN, default
+ * training) on `dataset`, with the deadlines `fedswarm sim` gives that many peers in one process.
+ */
+function benchTask (name: string, dataset: DatasetSpec, rounds: number, cohort: number, peers: number, extra: TaskInit = {}): Task {
+  return createTask({ name, rounds, cohort: { size: cohort, minSurvivors: 2 }, dataset, timeouts: crowdTimeouts(peers), ...extra })
 }
 
 export interface RoundOptions {
@@ -175,8 +181,8 @@ export async function roundPart ({ small, verbose = false, save }: RoundOptions)
   const dir = mkdtempSync(join(tmpdir(), 'fedswarm-bench-round-'))
   try {
     const dataset = mnistSubset(dir, peers * EXAMPLES_PER_PEER, TEST_EXAMPLES)
-    const plainTask = benchTask('bench-round', dataset, rounds, peers, { secureAggregation: false })
-    const secureTask = benchTask('bench-round', dataset, rounds, peers, { secureAggregation: true, privacy: { dpFedAvg: true, fedAvgNoise: FED_AVG_NOISE } })
+    const plainTask = benchTask('bench-round', dataset, rounds, peers, peers, { secureAggregation: false })
+    const secureTask = benchTask('bench-round', dataset, rounds, peers, peers, { secureAggregation: true, privacy: { dpFedAvg: true, fedAvgNoise: FED_AVG_NOISE } })
     const d = modelLayout(plainTask.model, [28, 28, 1], 10).size
     progress(PART, `d = ${d} (4·d = ${(4 * d / 1e6).toFixed(3)} MB), ${EXAMPLES_PER_PEER} examples per peer, eval on ${EVAL_LIMIT} test examples`)
     const ratio = (a: number | null, b: number | null): number | null => a == null || b == null ? null : finiteOrNull(a / b)
@@ -276,7 +282,7 @@ export async function scalePart ({ small, verbose = false, save }: ScaleOptions)
     const dataset = mnistSubset(dir, sizes[0] * EXAMPLES_PER_PEER, TEST_EXAMPLES)
     progress(PART, `RSS at start ${rssStartMb.toFixed(0)} MB`)
     for (const peers of sizes) {
-      const task = benchTask('bench-scale', dataset, rounds, Math.min(cohort, peers), { secureAggregation: true })
+      const task = benchTask('bench-scale', dataset, rounds, Math.min(cohort, peers), peers, { secureAggregation: true })
       const { figures } = await runSim(PART, `${peers} peers`, task, peers, boundMs, verbose)
       const rssEndMb = rssMb()
       // enough for the figures: every round, or at least one round after the first (then with a note)

@@ -8,6 +8,7 @@ import { LR_SCHEDULES, NORMALIZE_MODES, createTask, readTaskFile } from '../conf
 import type { Task } from '../config/types.ts'
 import { simulate } from '../../sim/simulate.ts'
 import type { SimReport } from '../../sim/report.ts'
+import { crowdFactor, crowdTimeouts } from '../../sim/crowd.ts'
 import { FaultSpecError, parseFaults } from '../../sim/faults.ts'
 import type { FaultPlan } from '../../sim/faults.ts'
 import { createDashboardServer, parseDashboardAddress } from '../dashboard/index.ts'
@@ -111,6 +112,9 @@ export async function simTask (o: SimOptions): Promise<Task> {
   set(['training', 'learningRate'], num('--lr', o.lr, 1e-9, 100))
   set(['training', 'optimizer'], o.optimizer)
   set(['training', 'lrSchedule'], choice('--lr-schedule', o.lrSchedule, LR_SCHEDULES))
+  // Many peers on one main thread: stretch the deadlines the user did not set (sim/crowd.ts).
+  const perProcess = Math.ceil(peers / Math.max(1, int('--processes', o.processes, 0) ?? 0))
+  if (base.timeouts == null && crowdFactor(perProcess) > 1) base.timeouts = crowdTimeouts(perProcess)
   const task = createTask(base, { source: o.task ?? 'flags' })
   if (task.cohort.minSurvivors > peers) throw new UsageError(`--peers ${peers} is below cohort.minSurvivors ${task.cohort.minSurvivors}`)
   return task
@@ -138,6 +142,11 @@ export async function runSim (o: SimOptions): Promise<number> {
   const onSignal = (): void => { output.info('interrupted', 'interrupted: stopping the swarm…'); controller.abort() }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  const perProcess = Math.ceil(peers / Math.max(1, processes))
+  if (crowdFactor(perProcess) > 1 && task.timeouts.updateMs === crowdTimeouts(perProcess).updateMs) {
+    const t = task.timeouts
+    output.info('timeouts', `${perProcess} peers on one process: phase deadlines ×${crowdFactor(perProcess).toFixed(1)} (cohort ${t.cohortMs / 1000} s, update ${t.updateMs / 1000} s, survivors ${t.survivorsMs / 1000} s; a task file's timeouts are used as written)`, { ...t })
+  }
   const live = new SimLive({ task, peers, output, dashboard: dashboardAddress != null })
   let dashboard: DashboardServer | undefined
   let report: SimReport | undefined

@@ -4,11 +4,13 @@
  * listened" result, a wait for the topic mesh, and the node's byte counters.
  *
  * Validation: gossipsub runs with `asyncValidation`, so a new message is neither delivered nor
- * forwarded until this wrapper reports a verdict. Before the topic validator runs, messages that
- * are unsigned or larger than `maxMessageBytes` are rejected here. A validator that throws counts
- * as `reject`; one that has not answered after `validateTimeoutMs` counts as `ignore`. Every
- * reject is logged once (gossipsub drops duplicates before they reach us) with the reason, the
- * author and the peer that forwarded it. One wrapper per node, because it owns validation.
+ * forwarded until this wrapper reports a verdict. Before the topic validator runs, messages larger
+ * than `maxMessageBytes` are rejected here. gossipsub runs with `StrictNoSign` (`pubsub.ts`): messages
+ * carry no author, so a topic's payloads must authenticate themselves (fedswarm's are signed envelopes,
+ * verified by the topic validator). A validator that throws counts as `reject`; one that has not
+ * answered after `validateTimeoutMs` counts as `ignore`. Every
+ * reject is logged once (gossipsub drops duplicates before they reach us) with the reason and the
+ * peer that forwarded it. One wrapper per node, because it owns validation.
  *
  * Gossip is lossy until the mesh has formed: call `waitForMesh` before a peer's first publish.
  */
@@ -34,15 +36,12 @@ export interface Verdict {
 }
 
 export interface GossipMessage {
-  /** The author (StrictSign: the signature was checked by gossipsub). */
-  from: PeerId
   data: Uint8Array
   topic: string
   /** The neighbour that forwarded it to us. */
   propagationSource: PeerId
-  /** gossipsub message id (author + seqno). */
+  /** gossipsub message id (the sha256 of `data`). */
   msgId: string
-  sequenceNumber: bigint
 }
 
 export type Validator = (msg: GossipMessage) => Verdict | Promise<Verdict>
@@ -236,12 +235,10 @@ class GossipWrapper implements Gossip {
     const source = propagationSource.toString()
     let verdict: Verdict
     let message: GossipMessage | undefined
-    if (msg.type !== 'signed') {
-      verdict = { action: 'reject', reason: 'unsigned message' }
-    } else if (msg.data.byteLength > this.maxMessageBytes) {
+    if (msg.data.byteLength > this.maxMessageBytes) {
       verdict = { action: 'reject', reason: `oversize: ${msg.data.byteLength} bytes > limit ${this.maxMessageBytes}` }
     } else {
-      message = { from: msg.from, data: msg.data, topic, propagationSource, msgId, sequenceNumber: msg.sequenceNumber }
+      message = { data: msg.data, topic, propagationSource, msgId }
       verdict = await this.runValidator(message)
     }
 
@@ -251,17 +248,16 @@ class GossipWrapper implements Gossip {
       this.log(`could not report the validation result of a message on ${topic}: ${reasonOf(err)}`)
     }
 
-    const author = msg.type === 'signed' ? msg.from.toString() : 'unknown author'
     if (verdict.action === 'reject') {
       this.counters.rejected++
       // gossipsub's application score: the peer that handed us the message pays (see penalties.ts)
       getNodeConfig(this.node).penalties.penalise(source)
-      this.log(`rejected message on ${topic} from ${author} via ${source}: ${verdict.reason ?? 'no reason given'}`)
+      this.log(`rejected message on ${topic} via ${source}: ${verdict.reason ?? 'no reason given'}`)
       return
     }
     if (verdict.action === 'ignore') {
       this.counters.ignored++
-      this.log(`ignored message on ${topic} from ${author} via ${source}: ${verdict.reason ?? 'no reason given'}`)
+      this.log(`ignored message on ${topic} via ${source}: ${verdict.reason ?? 'no reason given'}`)
       return
     }
     this.counters.accepted++
@@ -270,7 +266,7 @@ class GossipWrapper implements Gossip {
       try {
         await handler(message)
       } catch (err) {
-        this.log(`message handler for ${topic} threw on a message from ${author}: ${reasonOf(err)}`)
+        this.log(`message handler for ${topic} threw on a message via ${source}: ${reasonOf(err)}`)
       }
     }
   }

@@ -43,9 +43,9 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
 
   return {
     peerId: node.peerId.toString(),
-    listen (handler: (data: Uint8Array, from: string) => Promise<Verdict>): void {
+    listen (handler: (data: Uint8Array, via: string) => Promise<Verdict>): void {
       // The validator goes in before the subscription, so no message is ever taken unchecked.
-      gossip.setValidator(topic, async (msg) => await handler(msg.data, msg.from.toString()))
+      gossip.setValidator(topic, async (msg) => await handler(msg.data, msg.propagationSource.toString()))
       gossip.subscribe(topic)
     },
     async publish (data: Uint8Array, opts: RequestOptions = {}): Promise<void> {

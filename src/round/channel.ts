@@ -15,9 +15,11 @@ export interface SwarmChannel {
   readonly peerId: string
   /**
    * Installs the handler for every message on the task topic. It validates (its verdict decides
-   * Accept / Ignore / Reject in gossip) and, on accept, takes the message.
+   * Accept / Ignore / Reject in gossip) and, on accept, takes the message. `via` is the PeerId string of
+   * the neighbour that handed it over, not necessarily its author (gossip carries no author: the
+   * envelope in `data` names and signs it).
    */
-  listen (handler: (data: Uint8Array, from: string) => Promise<Verdict>): void
+  listen (handler: (data: Uint8Array, via: string) => Promise<Verdict>): void
   /** Publishes on the task topic; resolves even if no peer was subscribed yet. */
   publish (data: Uint8Array, opts?: RequestOptions): Promise<void>
   /** Resolves once the task topic has at least `minPeers` peers, or after `timeoutMs`. */

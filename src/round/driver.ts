@@ -205,7 +205,7 @@ export class RoundDriver {
     this.completed = init.model.round
     this.round = this.completed + 1
     for (const l of chainEndingAt(init.chain ?? [], { round: this.completed, model: toHex(this.modelHash) })) this.chainLinks.set(l.round, l)
-    init.channel.listen(async (data, from) => await this.onGossip(data, from))
+    init.channel.listen(async (data) => await this.onGossip(data))
     init.channel.serveSync(async (req) => await this.answerSync(req))
   }
 
@@ -515,7 +515,7 @@ export class RoundDriver {
 
   // ---------------------------------------------------------------- receiving
 
-  private async onGossip (data: Uint8Array, _from: string): Promise<Verdict> {
+  private async onGossip (data: Uint8Array): Promise<Verdict> {
     let vm: VerifiedMessage
     try {
       vm = await openMessage(data)
