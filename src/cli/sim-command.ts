@@ -70,6 +70,11 @@ export interface SimOptions {
 
 /** The sim's task: defaults (or the task file), then the flags on top. */
 export async function simTask (o: SimOptions): Promise<Task> {
+  return (await buildSimTask(o)).task
+}
+
+/** The sim's task, and the deadline factor when they were stretched for a crowded process (sim/crowd.ts). */
+async function buildSimTask (o: SimOptions): Promise<{ task: Task, crowd?: { perProcess: number, factor: number } }> {
   const base: Record<string, any> = o.task != null ? structuredClone((await readTaskFile(o.task)).task) : {}
   const peers = int('--peers', o.peers, 1)!
   const set = (path: string[], v: unknown): void => {
@@ -114,14 +119,16 @@ export async function simTask (o: SimOptions): Promise<Task> {
   set(['training', 'lrSchedule'], choice('--lr-schedule', o.lrSchedule, LR_SCHEDULES))
   // Many peers on one main thread: stretch the deadlines the user did not set (sim/crowd.ts).
   const perProcess = Math.ceil(peers / Math.max(1, int('--processes', o.processes, 0) ?? 0))
-  if (base.timeouts == null && crowdFactor(perProcess) > 1) base.timeouts = crowdTimeouts(perProcess)
+  const factor = crowdFactor(perProcess)
+  const stretched = base.timeouts == null && factor > 1
+  if (stretched) base.timeouts = crowdTimeouts(perProcess)
   const task = createTask(base, { source: o.task ?? 'flags' })
   if (task.cohort.minSurvivors > peers) throw new UsageError(`--peers ${peers} is below cohort.minSurvivors ${task.cohort.minSurvivors}`)
-  return task
+  return stretched ? { task, crowd: { perProcess, factor } } : { task }
 }
 
 export async function runSim (o: SimOptions): Promise<number> {
-  const task = await simTask(o)
+  const { task, crowd } = await buildSimTask(o)
   const peers = int('--peers', o.peers)!
   const dropout = num('--dropout', o.dropout, 0, 0.9)!
   const processes = int('--processes', o.processes, 0)!
@@ -142,10 +149,9 @@ export async function runSim (o: SimOptions): Promise<number> {
   const onSignal = (): void => { output.info('interrupted', 'interrupted: stopping the swarm…'); controller.abort() }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
-  const perProcess = Math.ceil(peers / Math.max(1, processes))
-  if (crowdFactor(perProcess) > 1 && task.timeouts.updateMs === crowdTimeouts(perProcess).updateMs) {
+  if (crowd != null) {
     const t = task.timeouts
-    output.info('timeouts', `${perProcess} peers on one process: phase deadlines ×${crowdFactor(perProcess).toFixed(1)} (cohort ${t.cohortMs / 1000} s, update ${t.updateMs / 1000} s, survivors ${t.survivorsMs / 1000} s; a task file's timeouts are used as written)`, { ...t })
+    output.info('timeouts', `${crowd.perProcess} peers on one process: phase deadlines ×${crowd.factor.toFixed(1)} (cohort ${t.cohortMs / 1000} s, update ${t.updateMs / 1000} s, survivors ${t.survivorsMs / 1000} s; a task file's timeouts are used as written)`, { ...t })
   }
   const live = new SimLive({ task, peers, output, dashboard: dashboardAddress != null })
   let dashboard: DashboardServer | undefined

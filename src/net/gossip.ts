@@ -8,9 +8,9 @@
  * than `maxMessageBytes` are rejected here. gossipsub runs with `StrictNoSign` (`pubsub.ts`): messages
  * carry no author, so a topic's payloads must authenticate themselves (fedswarm's are signed envelopes,
  * verified by the topic validator). A validator that throws counts as `reject`; one that has not
- * answered after `validateTimeoutMs` counts as `ignore`. Every
- * reject is logged once (gossipsub drops duplicates before they reach us) with the reason and the
- * peer that forwarded it. One wrapper per node, because it owns validation.
+ * answered after `validateTimeoutMs` counts as `ignore`. Every reject is logged once (gossipsub drops
+ * duplicates before they reach us) with the reason and the peer that forwarded it. One wrapper per
+ * node, because it owns validation.
  *
  * Gossip is lossy until the mesh has formed: call `waitForMesh` before a peer's first publish.
  */
