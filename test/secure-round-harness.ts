@@ -15,9 +15,10 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { RoundMachine, rankKey, Phase } from '../src/round/index.ts'
+import { RoundMachine, rankKey, Phase, survivorsHash } from '../src/round/index.ts'
 import type { Effect, RoundParams, SecureAggregate, TimerName } from '../src/round/index.ts'
-import { SecureMember, clipToNorm, recoverSum, ringInput } from '../src/round/secure.ts'
+import { SecureMember, clipToNorm, recoverSum, ringInput, unmaskEntries } from '../src/round/secure.ts'
+import type { UnmaskEntry } from '../src/round/secure.ts'
 import { seededRandom } from '../src/net/link-peers.ts'
 import { majorityThreshold, ringSum } from '../src/secagg/index.ts'
 import { openMessage, sealMessage, sha256, toHex, compareBytes, bytesEqual, uint32Bytes, uint32FromBytes, ENCODING_RING32 } from '../src/wire/index.ts'
@@ -294,7 +295,7 @@ export class SecureNet {
         }
         case 'open-shares':
           try {
-            p.secure.openBundle(e.from, e.shares.boxes)
+            p.secure.openBundle(e.from, e.shares.boxes, e.members)
           } catch (err) {
             p.openErrors.push((err as Error).message)
           }
@@ -329,7 +330,7 @@ export class SecureNet {
           break
         }
         case 'publish-unmask': {
-          const shares = p.secure.unmaskShares(e.release)
+          const shares = p.secure.unmaskShares(e.release, e.maskSet)
           await this.publish(p, { ...this.header(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares } })
           break
         }
@@ -444,14 +445,23 @@ export class SecureNet {
   }
 }
 
-/** Every Unmask in a log, with its author. */
-export function unmasksIn (log: Published[]): Array<{ from: string, fromBytes: Uint8Array, survivorsHash: Uint8Array, shares: NonNullable<RoundMessage['unmask']>['shares'] }> {
-  return log.filter(i => i.vm.message.unmask != null).map(i => ({
-    from: i.from,
-    fromBytes: i.vm.author.toMultihash().bytes,
-    survivorsHash: i.vm.message.unmask!.survivorsHash,
-    shares: i.vm.message.unmask!.shares
-  }))
+/**
+ * Every Unmask in a log, with its author and its shares read as (peer, kind, share) against the mask set
+ * and the survivor list it names, both from the same log (the wire form is positional).
+ */
+export function unmasksIn (log: Published[]): Array<{ from: string, fromBytes: Uint8Array, survivorsHash: Uint8Array, shares: UnmaskEntry[] }> {
+  const maskSet = log.find(i => i.vm.message.maskSet != null)?.vm.message.maskSet?.members.map(e => e.peer)
+  const lists = new Map<string, Uint8Array[]>()
+  for (const i of log) {
+    const s = i.vm.message.survivors
+    if (s != null) lists.set(toHex(survivorsHash(s, i.vm.author.toMultihash().bytes)), s.survivors.map(e => e.peer))
+  }
+  return log.filter(i => i.vm.message.unmask != null).map(i => {
+    const u = i.vm.message.unmask!
+    const list = lists.get(toHex(u.survivorsHash))
+    if (maskSet == null || list == null) throw new Error(`unmask of ${i.from} for a mask set or survivor list that is not in the log`)
+    return { from: i.from, fromBytes: i.vm.author.toMultihash().bytes, survivorsHash: u.survivorsHash, shares: unmaskEntries(maskSet, list, u.shares) }
+  })
 }
 
 /** A random update vector with coordinates in [-amp, amp]. */

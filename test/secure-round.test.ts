@@ -10,6 +10,7 @@
 // 3. An observer holding every message recovers the sum and, for each survivor, only something
 //    uniform and far from its input.
 // 4. An equivocating leader (a second survivor list) never gets t shares of both secrets of a member.
+// 5. The positional wire form of Shares boxes and Unmask shares is checked (slots, sizes, kinds).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -17,8 +18,8 @@ import {
   agree, combineShares, pairwiseMaskSeed, publicKeyOf, ringSum, unmaskSum
 } from '../src/secagg/index.ts'
 import { Phase, survivorsHash } from '../src/round/index.ts'
-import { SHARE_MASK_KEY, SHARE_SELF_SEED, seedCommitment } from '../src/round/secure.ts'
-import { bytesEqual, toHex, uint32FromBytes } from '../src/wire/index.ts'
+import { SHARE_MASK_KEY, SHARE_SELF_SEED, SecureMember, seedCommitment, unmaskEntries } from '../src/round/secure.ts'
+import { bytesEqual, openMessage, sealMessage, toHex, uint32FromBytes } from '../src/wire/index.ts'
 import type { Member, RoundMessage, Survivors } from '../src/wire/index.ts'
 import {
   ROUND, TASK, SecureNet, byRank, expectedThreshold, makeIdentities, makePeer, randomDelta, sameBytes,
@@ -371,7 +372,7 @@ async function upToSurvivors (n: number, thr: number, len = 32): Promise<Equivoc
 function leaderUnmask (e: Equivocation, s: Survivors): RoundMessage {
   const inList = new Set(s.survivors.map(x => toHex(x.peer)))
   const dropped = e.maskSet.filter(m => !inList.has(toHex(m.peer))).map(m => m.peer)
-  const shares = e.leader.secure.unmaskShares({ selfSeedSharesOf: s.survivors.map(x => x.peer), maskKeySharesOf: dropped })
+  const shares = e.leader.secure.unmaskShares({ selfSeedSharesOf: s.survivors.map(x => x.peer), maskKeySharesOf: dropped }, e.maskSet.map(m => m.peer))
   return e.msg({ unmask: { survivorsHash: e.hash(s) as any, shares } })
 }
 
@@ -517,3 +518,49 @@ for (const [n, thr] of [[4, 0], [5, 0], [6, 0], [7, 0], [5, 4]] as const) {
       (exposed ? ' and rebuilt m\'s quantized input exactly from its masked update' : ''))
   })
 }
+
+test('positional shares (wire version 3): an Unmask needs one slot per mask-set member, each 33 bytes or empty, its kinds set by the list; a bundle\'s box opens only in its recipient\'s slot', async () => {
+  const e = await upToSurvivors(5, 0)
+  const p = e.honest[0]
+  await e.net.publishAs(e.leader.ident, e.msg({ survivors: e.l1 }), e.honest)
+  await e.net.pump()
+  const n = e.maskSet.length
+  const unmask = async (shares: Uint8Array[]): Promise<{ action: string, reason?: string }> =>
+    p.machine.validate(await openMessage(await sealMessage(e.leader.ident.key, e.msg({ unmask: { survivorsHash: e.hash(e.l1) as any, shares: shares as any } })))) as any
+  const share = (k: number): Uint8Array => new Uint8Array(33).fill(k + 1)
+  const short = await unmask(Array.from({ length: n - 1 }, (_, k) => share(k)))
+  assert.equal(short.action, 'reject')
+  assert.match(short.reason ?? '', new RegExp(`carries ${n - 1} shares for a mask set of ${n}`))
+  const long = await unmask(Array.from({ length: n + 1 }, (_, k) => share(k)))
+  assert.equal(long.action, 'reject')
+  const badSize = await unmask(Array.from({ length: n }, (_, k) => k === 2 ? new Uint8Array(32) : share(k)))
+  assert.equal(badSize.action, 'reject')
+  assert.match(badSize.reason ?? '', /33 bytes/)
+  assert.equal((await unmask(Array.from({ length: n }, (_, k) => k === 1 ? new Uint8Array(0) : share(k)))).action, 'accept')
+
+  // Kinds come from the list: b_s for its survivors, the mask key for the rest of the mask set.
+  const peers = e.maskSet.map(m => m.peer)
+  const m = e.honest[e.honest.length - 1]
+  const l2 = e.l2Without(m).survivors.map(x => x.peer)
+  const slots = peers.map((_, k) => k === 0 ? new Uint8Array(0) : share(k))
+  const entries = unmaskEntries(peers, l2, slots)
+  assert.equal(entries.length, n - 1, 'empty slots carry nothing')
+  for (const x of entries) assert.equal(x.kind, bytesEqual(x.peer, m.bytes) ? SHARE_MASK_KEY : SHARE_SELF_SEED)
+  assert.ok(entries.some(x => bytesEqual(x.peer, m.bytes)) || bytesEqual(peers[0], m.bytes))
+
+  // A member's own Shares bundle: its box for the k-th other member opens for that member only.
+  const author = e.honest[1]
+  const bundle = e.net.log.find(i => i.from === author.id && i.vm.message.shares != null)!.vm.message.shares!
+  const cohort = p.machine.cohort!.members
+  const from = cohort.find(x => bytesEqual(x.peer, author.bytes))!
+  const others = cohort.filter(x => !bytesEqual(x.peer, author.bytes))
+  const k = others.findIndex(x => bytesEqual(x.peer, p.bytes))
+  const swapped = bundle.boxes.slice()
+  const j = k === 0 ? 1 : 0
+  ;[swapped[k], swapped[j]] = [swapped[j], swapped[k]]
+  const fresh = new SecureMember({ ctx: { task: TASK, round: ROUND, attempt: 0 }, self: p.bytes, keys: p.secure.keys })
+  assert.throws(() => fresh.openBundle(from, swapped, cohort), 'a box in another member\'s slot does not open')
+  assert.equal(fresh.holds(author.bytes), false)
+  fresh.openBundle(from, bundle.boxes, cohort)
+  assert.equal(fresh.holds(author.bytes), true)
+})

@@ -27,7 +27,8 @@ import { createTask, taskId as computeTaskId } from '../src/config/index.ts'
 import type { Task } from '../src/config/types.ts'
 import { createTrainer } from '../src/learning/index.ts'
 import { cohortHash, rankKey, survivorsHash } from '../src/round/machine.ts'
-import { SHARE_MASK_KEY, SHARE_SELF_SEED, clipToNorm, recoverSum, seedCommitment } from '../src/round/secure.ts'
+import { SHARE_MASK_KEY, SHARE_SELF_SEED, clipToNorm, recoverSum, seedCommitment, unmaskEntries } from '../src/round/secure.ts'
+import type { UnmaskEntry } from '../src/round/secure.ts'
 import type { UnmaskMessage } from '../src/round/secure.ts'
 import { combineShares, dequantizeSum, majorityThreshold, publicKeyOf, ringSum, unmaskSum } from '../src/secagg/index.ts'
 import {
@@ -157,14 +158,22 @@ async function unmasksOf (adv: Adversary, swarm: Swarm, attempt: number): Promis
 async function checkNoSecondShares (adv: Adversary, swarm: Swarm, task: Task, led: Led, eq: Equivocation): Promise<Record<string, unknown>> {
   const unmasks = await unmasksOf(adv, swarm, led.attempt)
   const { m, mId, h1, h2 } = eq
+  // Unmask shares are positional over the mask set (here every member, as `entries`), their kinds set by
+  // the list each Unmask names.
+  const lists = new Map([[toHex(h1), eq.L1.survivors.map(e => e.peer)], [toHex(h2), eq.L1.survivors.filter(e => !bytesEqual(e.peer, m)).map(e => e.peer)]])
+  const entriesOf = (u: Seen): UnmaskEntry[] => {
+    const list = lists.get(toHex(u.vm.message.unmask!.survivorsHash))
+    if (list == null) throw new Error(`an Unmask of ${u.vm.authorId} for a list the adversary never published`)
+    return unmaskEntries(led.entries.map(e => e.peer), list, u.vm.message.unmask!.shares)
+  }
   const sendersOf = (peer: Uint8Array, kind: number): Set<string> =>
-    new Set(unmasks.filter(u => u.vm.message.unmask!.shares.some(x => x.kind === kind && bytesEqual(x.peer, peer))).map(u => u.vm.authorId))
+    new Set(unmasks.filter(u => entriesOf(u).some(x => x.kind === kind && bytesEqual(x.peer, peer))).map(u => u.vm.authorId))
   const selfSeedSenders = sendersOf(m, SHARE_SELF_SEED)
   const maskKeySenders = sendersOf(m, SHARE_MASK_KEY)
   const own = (await decodeAll(swarm.sent)).filter(s => s.vm.message.round === 1 && s.vm.message.attempt === led.attempt)
   const ackers = (h: Uint8Array): number => new Set([...adv.seen, ...own].filter(s => s.vm.message.attempt === led.attempt && s.vm.message.ack != null && bytesEqual(s.vm.message.ack.survivorsHash, h)).map(s => s.vm.authorId)).size
   const summary: Record<string, unknown> = {
-    unmasks: unmasks.map(u => ({ from: u.vm.authorId.slice(-6), list: bytesEqual(u.vm.message.unmask!.survivorsHash, h1) ? 'L1' : bytesEqual(u.vm.message.unmask!.survivorsHash, h2) ? 'L2' : '?', shares: u.vm.message.unmask!.shares.map(x => `${x.kind}:${toHex(x.peer).slice(-6)}`) })),
+    unmasks: unmasks.map(u => ({ from: u.vm.authorId.slice(-6), list: bytesEqual(u.vm.message.unmask!.survivorsHash, h1) ? 'L1' : bytesEqual(u.vm.message.unmask!.survivorsHash, h2) ? 'L2' : '?', shares: entriesOf(u).map(x => `${x.kind}:${toHex(x.peer).slice(-6)}`) })),
     acksL1: ackers(h1),
     acksL2: ackers(h2),
     selfSeedSharesOfM: selfSeedSenders.size,
@@ -189,13 +198,13 @@ async function checkNoSecondShares (adv: Adversary, swarm: Swarm, task: Task, le
   assert.equal(maskKeySenders.size, 0, `a mask-key share of m was released: ${why()}`)
   for (const e of led.entries) {
     for (const u of unmasks) {
-      const kinds = new Set(u.vm.message.unmask!.shares.filter(x => bytesEqual(x.peer, e.peer)).map(x => x.kind))
+      const kinds = new Set(entriesOf(u).filter(x => bytesEqual(x.peer, e.peer)).map(x => x.kind))
       assert.ok(kinds.size <= 1, `${u.vm.authorId} released both secrets of ${toHex(e.peer).slice(-6)}`)
     }
   }
   // (c) The adversary cannot rebuild m's mask private key (checked against m's announced maskPub) ...
   const mMember = led.members.find(x => bytesEqual(x.peer, m))!
-  const keyShares = unmasks.flatMap(u => u.vm.message.unmask!.shares.filter(x => x.kind === SHARE_MASK_KEY && bytesEqual(x.peer, m)).map(x => x.share))
+  const keyShares = unmasks.flatMap(u => entriesOf(u).filter(x => x.kind === SHARE_MASK_KEY && bytesEqual(x.peer, m)).map(x => x.share))
   assert.ok(keyShares.length < led.t, 'the adversary holds t mask-key shares of m')
   if (keyShares.length > 0) {
     const guess = await combineShares(keyShares)
@@ -205,7 +214,7 @@ async function checkNoSecondShares (adv: Adversary, swarm: Swarm, task: Task, le
   // m's pairwise masks: m's quantized input has L2 norm at most clip · (w / cap) · scale + sqrt(n), the
   // residual is a uniformly random ring vector.
   const seedShares = unmasks.filter(u => bytesEqual(u.vm.message.unmask!.survivorsHash, h1))
-    .flatMap(u => u.vm.message.unmask!.shares.filter(x => x.kind === SHARE_SELF_SEED && bytesEqual(x.peer, m)).map(x => x.share))
+    .flatMap(u => entriesOf(u).filter(x => x.kind === SHARE_SELF_SEED && bytesEqual(x.peer, m)).map(x => x.share))
   summary.selfSeedOfMRebuilt = false
   if (seedShares.length >= led.t) {
     const bm = await combineShares(seedShares.slice(0, led.t))

@@ -380,11 +380,11 @@ export class RoundDriver {
         void this.publishShares(cur, e.cohortHash, e.members, e.threshold)
         return
       case 'open-shares':
-        this.openShares(cur, e.from, e.shares)
+        this.openShares(cur, e.from, e.shares, e.members)
         return
       case 'publish-unmask': {
         if (cur.secure == null) return
-        const shares = cur.secure.unmaskShares(e.release)
+        const shares = cur.secure.unmaskShares(e.release, e.maskSet)
         void this.publish({ ...this.header(cur), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares } })
         return
       }
@@ -504,9 +504,9 @@ export class RoundDriver {
     }
   }
 
-  private openShares (cur: Current, from: Member, shares: Shares): void {
+  private openShares (cur: Current, from: Member, shares: Shares, members: Member[]): void {
     try {
-      cur.secure?.openBundle(from, shares.boxes)
+      cur.secure?.openBundle(from, shares.boxes, members)
     } catch (err) {
       // This member cannot release shares of that peer; t others can.
       this.log(`round ${this.round}: key shares from ${peerKey(from.peer)} do not open: ${(err as Error).message}`)

@@ -22,7 +22,7 @@ import { ENCODING_FLOAT32, ENCODING_RING32, MAX_COHORT, MAX_JOIN_ADDRS, MAX_JOIN
 import type { VerifiedMessage } from '../wire/envelope.ts'
 import { UnmaskGuard, majorityThreshold } from '../secagg/index.ts'
 import type { UnmaskRelease } from '../secagg/index.ts'
-import { SHARE_MASK_KEY, SHARE_SELF_SEED, ringScale } from './secure.ts'
+import { ringScale } from './secure.ts'
 import type { UnmaskMessage } from './secure.ts'
 
 export interface RoundParams {
@@ -90,10 +90,10 @@ export type Effect =
   | { type: 'publish-update', cohortHash: Uint8Array, maskSet?: Member[], scale?: number }
   /** Secure aggregation: make and publish this member's Shares bundle for the committed cohort. */
   | { type: 'publish-shares', cohortHash: Uint8Array, members: Member[], threshold: number }
-  /** Secure aggregation: open the box addressed to this member in `from`'s bundle. */
-  | { type: 'open-shares', from: Member, shares: SharesMsg }
-  /** Secure aggregation: publish this member's shares for the survivor list the guard released. */
-  | { type: 'publish-unmask', survivorsHash: Uint8Array, release: UnmaskRelease }
+  /** Secure aggregation: open the box addressed to this member in `from`'s bundle (boxes follow `members`). */
+  | { type: 'open-shares', from: Member, shares: SharesMsg, members: Member[] }
+  /** Secure aggregation: publish this member's shares for the survivor list the guard released, positional over `maskSet`. */
+  | { type: 'publish-unmask', survivorsHash: Uint8Array, release: UnmaskRelease, maskSet: Uint8Array[] }
   | { type: 'set-timer', name: TimerName, ms: number }
   | { type: 'clear-timer', name: TimerName }
   /** Gather these messages (updates, Shares bundles; by envelope hash) from peers. */
@@ -315,9 +315,8 @@ export class RoundMachine {
     if (sh.seedCommit.byteLength !== 32) return 'seed commitment must be 32 bytes'
     const others = cohort.members.filter(m => peerKey(m.peer) !== authorId)
     if (sh.boxes.length !== others.length) return `shares carry ${sh.boxes.length} boxes for ${others.length} other members`
-    for (let i = 0; i < others.length; i++) {
-      if (!bytesEqual(sh.boxes[i].recipient, others[i].peer)) return 'share boxes not one per other member in peer order'
-      if (sh.boxes[i].box.byteLength < 29 || sh.boxes[i].box.byteLength > 4096) return 'share box of a bad size'
+    for (const box of sh.boxes) {
+      if (box.byteLength < 29 || box.byteLength > 4096) return 'share box of a bad size'
     }
     return undefined
   }
@@ -377,15 +376,12 @@ export class RoundMachine {
       return this.acks.get(vm.authorId)?.hashes.has(hex) === true ? { action: 'ignore', reason: 'duplicate unmask for an unknown list' } : { action: 'accept' }
     }
     if (this.unmasks.get(hex)?.has(vm.authorId) === true) return { action: 'ignore', reason: 'duplicate unmask' }
-    const survivors = new Set(target.list.map(e => peerKey(e.peer)))
-    for (let i = 0; i < u.shares.length; i++) {
-      const e = u.shares[i]
-      const id = peerKey(e.peer)
-      if (!this.maskSet.ids.has(id)) return { action: 'reject', reason: 'unmask share of a member outside the mask set' }
-      if (i > 0 && compareBytes(u.shares[i - 1].peer, e.peer) >= 0) return { action: 'reject', reason: 'unmask shares not sorted or duplicated' }
-      const want = survivors.has(id) ? SHARE_SELF_SEED : SHARE_MASK_KEY
-      if (e.kind !== want) return { action: 'reject', reason: `unmask releases the wrong secret of ${id} (kind ${e.kind}, expected ${want})` }
-      if (e.share.byteLength !== 33) return { action: 'reject', reason: 'unmask share must be 33 bytes' }
+    // Positional: one share per mask-set member, its kind set by the list (secure.ts, unmaskEntries).
+    if (u.shares.length !== this.maskSet.list.length) {
+      return { action: 'reject', reason: `unmask carries ${u.shares.length} shares for a mask set of ${this.maskSet.list.length}` }
+    }
+    for (const share of u.shares) {
+      if (share.byteLength !== 33 && share.byteLength !== 0) return { action: 'reject', reason: 'unmask share must be 33 bytes (or empty)' }
     }
     return { action: 'accept' }
   }
@@ -602,7 +598,7 @@ export class RoundMachine {
   private openShares (info: SharesInfo, out: Effect[]): void {
     if (!this.isMember || this.cohort == null) return
     const from = this.cohort.members.find(mb => bytesEqual(mb.peer, info.peer))
-    if (from != null && !bytesEqual(info.peer, this.params.self)) out.push({ type: 'open-shares', from, shares: info.shares })
+    if (from != null && !bytesEqual(info.peer, this.params.self)) out.push({ type: 'open-shares', from, shares: info.shares, members: this.cohort.members })
   }
 
   /** The leader fixes the mask set once every member's bundle is in. */
@@ -695,7 +691,7 @@ export class RoundMachine {
       const d = guard.release(first.hash)
       if (d.ok) {
         this.released = true
-        out.push({ type: 'publish-unmask', survivorsHash: first.hash, release: d })
+        out.push({ type: 'publish-unmask', survivorsHash: first.hash, release: d, maskSet: ms.list.map(e => e.peer) })
       } else if (d.reasons.some(r => r.code !== 'not-enough-acks')) {
         this.refused = d.reasons.filter(r => r.code !== 'not-enough-acks').map(r => r.message).join('; ')
       }

@@ -20,12 +20,34 @@ import type { DroppedPairwiseSeed, PairwiseSeed, RandomSource, RoundKeys, ShareP
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
 import { INT32_MAX } from '../secagg/constants.ts'
 import { addDiscreteGaussianNoise, memberNoiseVariance } from '../dp/discrete-noise.ts'
-import type { Member, ShareBox, UnmaskShare } from '../wire/messages.ts'
+import type { Member } from '../wire/messages.ts'
 
-/** `UnmaskShare.kind`: a share of a survivor's self-mask seed b_s. */
+/** `UnmaskEntry.kind`: a share of a survivor's self-mask seed b_s. */
 export const SHARE_SELF_SEED = 1
-/** `UnmaskShare.kind`: a share of a dropped member's mask private key. */
+/** `UnmaskEntry.kind`: a share of a dropped member's mask private key. */
 export const SHARE_MASK_KEY = 2
+
+/** One share of an Unmask message with what it is of (the wire form is positional: see `unmaskEntries`). */
+export interface UnmaskEntry {
+  peer: Uint8Array
+  kind: typeof SHARE_SELF_SEED | typeof SHARE_MASK_KEY
+  share: Uint8Array
+}
+
+/**
+ * The shares of an Unmask message with their owners and kinds. The wire form lists one share per
+ * mask-set member in mask-set (peer) order, empty where the sender holds none; the survivor list says
+ * which secret each is of: b_s for a survivor, the mask key for a member of U1 that is not one.
+ */
+export function unmaskEntries (maskSet: readonly Uint8Array[], survivors: readonly Uint8Array[], shares: readonly Uint8Array[]): UnmaskEntry[] {
+  const alive = new Set(survivors.map(toHex))
+  const out: UnmaskEntry[] = []
+  for (let k = 0; k < maskSet.length && k < shares.length; k++) {
+    if (shares[k].byteLength === 0) continue
+    out.push({ peer: maskSet[k], kind: alive.has(toHex(maskSet[k])) ? SHARE_SELF_SEED : SHARE_MASK_KEY, share: shares[k] })
+  }
+  return out
+}
 
 const DOMAIN_SEED_COMMIT = 'fedswarm/secagg/v1/seed-commit'
 /** Consecutive t-windows of the available shares tried when a rebuilt secret fails its check. */
@@ -142,9 +164,9 @@ export class SecureMember {
 
   /**
    * Draws b_i, splits b_i and the mask private key t-of-n over the cohort (share k for the k-th member
-   * in peer order) and seals one box per other member. Keeps its own share pair.
+   * in peer order) and seals one box per other member, in the order of `members`. Keeps its own share pair.
    */
-  async makeShares (members: readonly Member[], threshold: number): Promise<{ seedCommit: Uint8Array, boxes: ShareBox[] }> {
+  async makeShares (members: readonly Member[], threshold: number): Promise<{ seedCommit: Uint8Array, boxes: Array<Uint8Array<ArrayBuffer>> }> {
     if (this.selfSeed != null) throw new SecureRoundError('shares were already made for this attempt')
     const index = members.findIndex(m => bytesEqual(m.peer, this.self))
     if (index < 0) throw new SecureRoundError('this peer is not a cohort member')
@@ -152,7 +174,7 @@ export class SecureMember {
     this.selfSeed = seed
     const seedShares = await splitSecret(seed, members.length, threshold)
     const keyShares = await splitSecret(this.keys.mask.privateKey, members.length, threshold)
-    const boxes: ShareBox[] = []
+    const boxes: Array<Uint8Array<ArrayBuffer>> = []
     for (let k = 0; k < members.length; k++) {
       const m = members[k]
       const pair = { selfSeedShare: seedShares[k], maskKeyShare: keyShares[k] }
@@ -162,19 +184,23 @@ export class SecureMember {
       }
       const ctx = { ...this.ctx, sender: this.self, recipient: m.peer }
       const key = shareEncryptionKey(agree(this.keys.enc.privateKey, m.encPub), ctx)
-      boxes.push({ recipient: m.peer as Uint8Array<ArrayBuffer>, box: sealShares({ ...ctx, key, ...pair }) as Uint8Array<ArrayBuffer> })
+      boxes.push(sealShares({ ...ctx, key, ...pair }) as Uint8Array<ArrayBuffer>)
     }
     return { seedCommit: seedCommitment(this.ctx, this.self, seed), boxes }
   }
 
-  /** Opens the box addressed to this member in `from`'s bundle; throws (ShareBoxError, …) if it is bad. */
-  openBundle (from: Member, boxes: readonly ShareBox[]): void {
+  /**
+   * Opens the box addressed to this member in `from`'s bundle, whose boxes follow `members` (the cohort,
+   * in peer order) without `from`; throws (ShareBoxError, …) if it is bad.
+   */
+  openBundle (from: Member, boxes: readonly Uint8Array[], members: readonly Member[]): void {
     if (bytesEqual(from.peer, this.self)) return
-    const mine = boxes.find(b => bytesEqual(b.recipient, this.self))
+    const others = members.filter(m => !bytesEqual(m.peer, from.peer))
+    const mine = boxes[others.findIndex(m => bytesEqual(m.peer, this.self))]
     if (mine == null) throw new SecureRoundError('the bundle has no box for this member')
     const ctx = { ...this.ctx, sender: from.peer, recipient: this.self }
     const key = shareEncryptionKey(agree(this.keys.enc.privateKey, from.encPub), ctx)
-    this.held.set(toHex(from.peer), openShares({ ...ctx, key, box: mine.box }))
+    this.held.set(toHex(from.peer), openShares({ ...ctx, key, box: mine }))
   }
 
   /** Whether this member holds its shares of `peer`'s secrets. */
@@ -195,31 +221,35 @@ export class SecureMember {
     return maskInput(input, { self: this.self, selfSeed: this.selfSeed, pairwise })
   }
 
-  /** The Unmask entries for a release the guard allowed: shares this member holds, sorted by peer. */
-  unmaskShares (release: { selfSeedSharesOf: Uint8Array[], maskKeySharesOf: Uint8Array[] }): UnmaskShare[] {
-    const out: UnmaskShare[] = []
-    for (const [peers, kind] of [[release.selfSeedSharesOf, SHARE_SELF_SEED], [release.maskKeySharesOf, SHARE_MASK_KEY]] as const) {
-      for (const p of peers) {
-        const pair = this.held.get(toHex(p))
-        if (pair == null) continue
-        out.push({ peer: p as Uint8Array<ArrayBuffer>, kind, share: (kind === SHARE_SELF_SEED ? pair.selfSeedShare : pair.maskKeyShare) as Uint8Array<ArrayBuffer> })
-      }
-    }
-    return out.sort((a, b) => compareBytes(a.peer, b.peer))
+  /**
+   * The Unmask shares for a release the guard allowed, positional over `maskSet` (peer order): the
+   * share of b_p for a released survivor p, of p's mask key for a released dropped member, empty for
+   * the rest and where this member holds none.
+   */
+  unmaskShares (release: { selfSeedSharesOf: Uint8Array[], maskKeySharesOf: Uint8Array[] }, maskSet: readonly Uint8Array[]): Array<Uint8Array<ArrayBuffer>> {
+    const seeds = new Set(release.selfSeedSharesOf.map(toHex))
+    const keys = new Set(release.maskKeySharesOf.map(toHex))
+    return maskSet.map(p => {
+      const hex = toHex(p)
+      const pair = this.held.get(hex)
+      const share = pair == null ? undefined : seeds.has(hex) ? pair.selfSeedShare : keys.has(hex) ? pair.maskKeyShare : undefined
+      return (share ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>
+    })
   }
 }
 
 export interface UnmaskMessage {
   /** The member that released the shares. */
   from: Uint8Array
-  shares: readonly UnmaskShare[]
+  /** One per mask-set member in peer order (the Unmask wire form), empty where it released none. */
+  shares: readonly Uint8Array[]
 }
 
 export interface RecoverInit {
   ctx: SecureContext
   /** Shamir threshold t. */
   threshold: number
-  /** U1 with its announced keys: the members masks were made with. */
+  /** U1 with its announced keys: the members masks were made with, in peer order (the Unmask positions). */
   maskSet: readonly Member[]
   /** U2 ⊆ U1: the members whose masked inputs are in `maskedSum`. */
   survivors: readonly Uint8Array[]
@@ -233,12 +263,12 @@ export interface RecoverInit {
   seedCommits: ReadonlyMap<string, Uint8Array>
 }
 
-/** Shares of one secret of `peer` of one kind, in the order of their senders' PeerIds. */
-function sharesOf (unmasks: readonly UnmaskMessage[], peer: Uint8Array, kind: number): Uint8Array[] {
+/** The shares of the secret of the `index`-th mask-set member, in the order of their senders' PeerIds. */
+function sharesOf (unmasks: readonly UnmaskMessage[], index: number): Uint8Array[] {
   const out: Array<{ from: Uint8Array, share: Uint8Array }> = []
   for (const u of unmasks) {
-    const s = u.shares.find(x => x.kind === kind && bytesEqual(x.peer, peer))
-    if (s != null) out.push({ from: u.from, share: s.share })
+    const s = u.shares[index]
+    if (s != null && s.byteLength > 0) out.push({ from: u.from, share: s })
   }
   return out.sort((a, b) => compareBytes(a.from, b.from)).map(x => x.share)
 }
@@ -267,18 +297,22 @@ async function rebuild (shares: Uint8Array[], t: number, check: (secret: Uint8Ar
 export async function recoverMasks (init: Omit<RecoverInit, 'maskedSum' | 'offset'>): Promise<UnmaskInit> {
   const { ctx, threshold: t, maskSet, survivors, unmasks, seedCommits } = init
   const inSurvivors = new Set(survivors.map(toHex))
+  const position = new Map(maskSet.map((m, k) => [toHex(m.peer), k]))
   const selfSeeds: Uint8Array[] = []
   for (const s of survivors) {
+    const k = position.get(toHex(s))
+    if (k == null) throw new SecureRoundError(`survivor ${toHex(s).slice(0, 16)} is not in the mask set`)
     const commit = seedCommits.get(toHex(s))
     if (commit == null) throw new SecureRoundError(`no seed commitment of survivor ${toHex(s).slice(0, 16)}`)
-    selfSeeds.push(await rebuild(sharesOf(unmasks, s, SHARE_SELF_SEED), t,
+    selfSeeds.push(await rebuild(sharesOf(unmasks, k), t,
       seed => seed.byteLength === 32 && bytesEqual(seedCommitment(ctx, s, seed), commit),
       `self-mask seed of ${toHex(s).slice(0, 16)}`))
   }
   const droppedPairwise: DroppedPairwiseSeed[] = []
-  for (const d of maskSet) {
+  for (let k = 0; k < maskSet.length; k++) {
+    const d = maskSet[k]
     if (inSurvivors.has(toHex(d.peer))) continue
-    const priv = await rebuild(sharesOf(unmasks, d.peer, SHARE_MASK_KEY), t, key => {
+    const priv = await rebuild(sharesOf(unmasks, k), t, key => {
       try { return key.byteLength === 32 && bytesEqual(publicKeyOf(key), d.maskPub) } catch { return false }
     }, `mask key of ${toHex(d.peer).slice(0, 16)}`)
     for (const s of maskSet) {

@@ -627,16 +627,10 @@ export namespace RoundMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface RoundMessageSharesBoxesRecipientFieldEvent {
-    field: '$.shares.boxes[].recipient'
-    value: Uint8Array<ArrayBuffer>
+  export interface RoundMessageSharesBoxesFieldEvent {
+    field: '$.shares.boxes[]'
     index: number
-  }
-
-  export interface RoundMessageSharesBoxesBoxFieldEvent {
-    field: '$.shares.boxes[].box'
     value: Uint8Array<ArrayBuffer>
-    index: number
   }
 
   export interface RoundMessageMaskSetCohortHashFieldEvent {
@@ -666,22 +660,10 @@ export namespace RoundMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface RoundMessageUnmaskSharesPeerFieldEvent {
-    field: '$.unmask.shares[].peer'
+  export interface RoundMessageUnmaskSharesFieldEvent {
+    field: '$.unmask.shares[]'
+    index: number
     value: Uint8Array<ArrayBuffer>
-    index: number
-  }
-
-  export interface RoundMessageUnmaskSharesKindFieldEvent {
-    field: '$.unmask.shares[].kind'
-    value: number
-    index: number
-  }
-
-  export interface RoundMessageUnmaskSharesShareFieldEvent {
-    field: '$.unmask.shares[].share'
-    value: Uint8Array<ArrayBuffer>
-    index: number
   }
 
   export interface RoundMessageSliceSumSurvivorsHashFieldEvent {
@@ -712,7 +694,7 @@ export namespace RoundMessage {
     return decodeMessage(buf, RoundMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesRecipientFieldEvent | RoundMessageSharesBoxesBoxFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesPeerFieldEvent | RoundMessageUnmaskSharesKindFieldEvent | RoundMessageUnmaskSharesShareFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
     return streamMessage(buf, RoundMessage.codec(), opts)
   }
 }
@@ -1661,7 +1643,7 @@ export namespace Survivors {
 export interface Shares {
   cohortHash: Uint8Array<ArrayBuffer>
   seedCommit: Uint8Array<ArrayBuffer>
-  boxes: ShareBox[]
+  boxes: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace Shares {
@@ -1686,8 +1668,8 @@ export namespace Shares {
 
         if (obj.boxes != null && obj.boxes.length > 0) {
           for (const value of obj.boxes) {
-            w.uint32(26)
-            ShareBox.codec().encode(value, w)
+            w.uint32(34)
+            w.bytes(value)
           }
         }
 
@@ -1715,14 +1697,12 @@ export namespace Shares {
               obj.seedCommit = reader.bytes()
               break
             }
-            case 3: {
+            case 4: {
               if (opts.limits?.boxes != null && obj.boxes.length === opts.limits.boxes) {
                 throw new MaxLengthError('Decode error - repeated field "boxes" had too many elements')
               }
 
-              obj.boxes.push(ShareBox.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.boxes$
-              }))
+              obj.boxes.push(reader.bytes())
               break
             }
             default: {
@@ -1758,18 +1738,15 @@ export namespace Shares {
               }
               break
             }
-            case 3: {
+            case 4: {
               if (opts.limits?.boxes != null && obj.boxes === opts.limits.boxes) {
                 throw new MaxLengthError('Streaming decode error - repeated field "boxes" had too many elements')
               }
 
-              for (const evt of ShareBox.codec().stream(reader, reader.uint32(), `${prefix}.boxes[]`, {
-                limits: opts.limits?.boxes$
-              })) {
-                yield {
-                  ...evt,
-                  index: obj.boxes
-                }
+              yield {
+                field: `${prefix}.boxes[]`,
+                index: obj.boxes,
+                value: reader.bytes()
               }
 
               obj.boxes++
@@ -1798,16 +1775,10 @@ export namespace Shares {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface SharesBoxesRecipientFieldEvent {
-    field: '$.boxes[].recipient'
-    value: Uint8Array<ArrayBuffer>
+  export interface SharesBoxesFieldEvent {
+    field: '$.boxes[]'
     index: number
-  }
-
-  export interface SharesBoxesBoxFieldEvent {
-    field: '$.boxes[].box'
     value: Uint8Array<ArrayBuffer>
-    index: number
   }
 
   export function encode (obj: Partial<Shares>): Uint8Array<ArrayBuffer> {
@@ -1818,120 +1789,8 @@ export namespace Shares {
     return decodeMessage(buf, Shares.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Shares>): Generator<SharesCohortHashFieldEvent | SharesSeedCommitFieldEvent | SharesBoxesRecipientFieldEvent | SharesBoxesBoxFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Shares>): Generator<SharesCohortHashFieldEvent | SharesSeedCommitFieldEvent | SharesBoxesFieldEvent> {
     return streamMessage(buf, Shares.codec(), opts)
-  }
-}
-
-export interface ShareBox {
-  recipient: Uint8Array<ArrayBuffer>
-  box: Uint8Array<ArrayBuffer>
-}
-
-export namespace ShareBox {
-  let _codec: Codec<ShareBox>
-
-  export const codec = (): Codec<ShareBox> => {
-    if (_codec == null) {
-      _codec = message<ShareBox>((obj, w, opts = {}) => {
-        if (opts.lengthDelimited !== false) {
-          w.fork()
-        }
-
-        if ((obj.recipient != null && obj.recipient.byteLength > 0)) {
-          w.uint32(10)
-          w.bytes(obj.recipient)
-        }
-
-        if ((obj.box != null && obj.box.byteLength > 0)) {
-          w.uint32(18)
-          w.bytes(obj.box)
-        }
-
-        if (opts.lengthDelimited !== false) {
-          w.ldelim()
-        }
-      }, (reader, length, opts = {}) => {
-        const obj: any = {
-          recipient: uint8ArrayAlloc(0),
-          box: uint8ArrayAlloc(0)
-        }
-
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              obj.recipient = reader.bytes()
-              break
-            }
-            case 2: {
-              obj.box = reader.bytes()
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-
-        return obj
-      }, function * (reader, length, prefix, opts = {}) {
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              yield {
-                field: `${prefix}.recipient`,
-                value: reader.bytes()
-              }
-              break
-            }
-            case 2: {
-              yield {
-                field: `${prefix}.box`,
-                value: reader.bytes()
-              }
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-      })
-    }
-
-    return _codec
-  }
-
-  export interface ShareBoxRecipientFieldEvent {
-    field: '$.recipient'
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export interface ShareBoxBoxFieldEvent {
-    field: '$.box'
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export function encode (obj: Partial<ShareBox>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, ShareBox.codec())
-  }
-
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ShareBox>): ShareBox {
-    return decodeMessage(buf, ShareBox.codec(), opts)
-  }
-
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ShareBox>): Generator<ShareBoxRecipientFieldEvent | ShareBoxBoxFieldEvent> {
-    return streamMessage(buf, ShareBox.codec(), opts)
   }
 }
 
@@ -2168,7 +2027,7 @@ export namespace Ack {
 
 export interface Unmask {
   survivorsHash: Uint8Array<ArrayBuffer>
-  shares: UnmaskShare[]
+  shares: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace Unmask {
@@ -2188,8 +2047,8 @@ export namespace Unmask {
 
         if (obj.shares != null && obj.shares.length > 0) {
           for (const value of obj.shares) {
-            w.uint32(18)
-            UnmaskShare.codec().encode(value, w)
+            w.uint32(26)
+            w.bytes(value)
           }
         }
 
@@ -2212,14 +2071,12 @@ export namespace Unmask {
               obj.survivorsHash = reader.bytes()
               break
             }
-            case 2: {
+            case 3: {
               if (opts.limits?.shares != null && obj.shares.length === opts.limits.shares) {
                 throw new MaxLengthError('Decode error - repeated field "shares" had too many elements')
               }
 
-              obj.shares.push(UnmaskShare.codec().decode(reader, reader.uint32(), {
-                limits: opts.limits?.shares$
-              }))
+              obj.shares.push(reader.bytes())
               break
             }
             default: {
@@ -2248,18 +2105,15 @@ export namespace Unmask {
               }
               break
             }
-            case 2: {
+            case 3: {
               if (opts.limits?.shares != null && obj.shares === opts.limits.shares) {
                 throw new MaxLengthError('Streaming decode error - repeated field "shares" had too many elements')
               }
 
-              for (const evt of UnmaskShare.codec().stream(reader, reader.uint32(), `${prefix}.shares[]`, {
-                limits: opts.limits?.shares$
-              })) {
-                yield {
-                  ...evt,
-                  index: obj.shares
-                }
+              yield {
+                field: `${prefix}.shares[]`,
+                index: obj.shares,
+                value: reader.bytes()
               }
 
               obj.shares++
@@ -2283,22 +2137,10 @@ export namespace Unmask {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface UnmaskSharesPeerFieldEvent {
-    field: '$.shares[].peer'
+  export interface UnmaskSharesFieldEvent {
+    field: '$.shares[]'
+    index: number
     value: Uint8Array<ArrayBuffer>
-    index: number
-  }
-
-  export interface UnmaskSharesKindFieldEvent {
-    field: '$.shares[].kind'
-    value: number
-    index: number
-  }
-
-  export interface UnmaskSharesShareFieldEvent {
-    field: '$.shares[].share'
-    value: Uint8Array<ArrayBuffer>
-    index: number
   }
 
   export function encode (obj: Partial<Unmask>): Uint8Array<ArrayBuffer> {
@@ -2309,143 +2151,8 @@ export namespace Unmask {
     return decodeMessage(buf, Unmask.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unmask>): Generator<UnmaskSurvivorsHashFieldEvent | UnmaskSharesPeerFieldEvent | UnmaskSharesKindFieldEvent | UnmaskSharesShareFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unmask>): Generator<UnmaskSurvivorsHashFieldEvent | UnmaskSharesFieldEvent> {
     return streamMessage(buf, Unmask.codec(), opts)
-  }
-}
-
-export interface UnmaskShare {
-  peer: Uint8Array<ArrayBuffer>
-  kind: number
-  share: Uint8Array<ArrayBuffer>
-}
-
-export namespace UnmaskShare {
-  let _codec: Codec<UnmaskShare>
-
-  export const codec = (): Codec<UnmaskShare> => {
-    if (_codec == null) {
-      _codec = message<UnmaskShare>((obj, w, opts = {}) => {
-        if (opts.lengthDelimited !== false) {
-          w.fork()
-        }
-
-        if ((obj.peer != null && obj.peer.byteLength > 0)) {
-          w.uint32(10)
-          w.bytes(obj.peer)
-        }
-
-        if ((obj.kind != null && obj.kind !== 0)) {
-          w.uint32(16)
-          w.uint32(obj.kind)
-        }
-
-        if ((obj.share != null && obj.share.byteLength > 0)) {
-          w.uint32(26)
-          w.bytes(obj.share)
-        }
-
-        if (opts.lengthDelimited !== false) {
-          w.ldelim()
-        }
-      }, (reader, length, opts = {}) => {
-        const obj: any = {
-          peer: uint8ArrayAlloc(0),
-          kind: 0,
-          share: uint8ArrayAlloc(0)
-        }
-
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              obj.peer = reader.bytes()
-              break
-            }
-            case 2: {
-              obj.kind = reader.uint32()
-              break
-            }
-            case 3: {
-              obj.share = reader.bytes()
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-
-        return obj
-      }, function * (reader, length, prefix, opts = {}) {
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              yield {
-                field: `${prefix}.peer`,
-                value: reader.bytes()
-              }
-              break
-            }
-            case 2: {
-              yield {
-                field: `${prefix}.kind`,
-                value: reader.uint32()
-              }
-              break
-            }
-            case 3: {
-              yield {
-                field: `${prefix}.share`,
-                value: reader.bytes()
-              }
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-      })
-    }
-
-    return _codec
-  }
-
-  export interface UnmaskSharePeerFieldEvent {
-    field: '$.peer'
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export interface UnmaskShareKindFieldEvent {
-    field: '$.kind'
-    value: number
-  }
-
-  export interface UnmaskShareShareFieldEvent {
-    field: '$.share'
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export function encode (obj: Partial<UnmaskShare>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, UnmaskShare.codec())
-  }
-
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnmaskShare>): UnmaskShare {
-    return decodeMessage(buf, UnmaskShare.codec(), opts)
-  }
-
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<UnmaskShare>): Generator<UnmaskSharePeerFieldEvent | UnmaskShareKindFieldEvent | UnmaskShareShareFieldEvent> {
-    return streamMessage(buf, UnmaskShare.codec(), opts)
   }
 }
 

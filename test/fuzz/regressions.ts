@@ -121,6 +121,8 @@ export const KNOWN_ISSUES: Record<string, { reason: string, check: () => Promise
   // 10,000 entries, keyed by the field's hex, before anything bounded the field's length. A member of the
   // mask set could send Unmask messages whose share.peer fields are up to ~3.7 MB: each rejected message
   // parked ~2x its longest peer field in the cache. Fixed: fields longer than a PeerId are never cached.
+  // Unmask shares are positional since wire version 3 (no peer field): the check now sends an oversized
+  // share in the first member's slot, which must be rejected and not kept either.
   'RoundMachine.validate: oversized peer fields in an Unmask are not kept (peerKey cache)': {
     reason: 'fixed: src/round/machine.ts peerKey no longer caches fields longer than a PeerId',
     check: async () => {
@@ -134,7 +136,7 @@ export const KNOWN_ISSUES: Record<string, { reason: string, check: () => Promise
       const before = heapAfterGc()
       for (let i = 0; i < 20; i++) {
         const big = new Uint8Array(200_000).fill(i + 1) as Uint8Array<ArrayBuffer>
-        const vm = await openMessage(await sealMessage(author.key, { ...header(tr.scenario), unmask: { survivorsHash: hash, shares: [{ peer: big, kind: 1, share: new Uint8Array(33) as Uint8Array<ArrayBuffer> }] } }))
+        const vm = await openMessage(await sealMessage(author.key, { ...header(tr.scenario), unmask: { survivorsHash: hash, shares: Array.from({ length: m.maskSet!.list.length }, (_, k) => k === 0 ? big : new Uint8Array(33) as Uint8Array<ArrayBuffer>) } }))
         assert.equal(m.validate(vm).action, 'reject')
       }
       const kept = heapAfterGc() - before

@@ -119,7 +119,7 @@ export async function recordTrace (s: Scenario): Promise<Trace> {
           await publish(p, { ...hdr(p), shares: { cohortHash: e.cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes } })
           break
         }
-        case 'open-shares': try { p.secure?.openBundle(e.from, e.shares.boxes) } catch {} break
+        case 'open-shares': try { p.secure?.openBundle(e.from, e.shares.boxes, e.members) } catch {} break
         case 'publish-update': {
           const delta = Float32Array.from({ length: MODEL_LENGTH }, (_, i) => Math.sin(i + peers.indexOf(p)) / 10)
           const weight = 100
@@ -145,7 +145,7 @@ export async function recordTrace (s: Scenario): Promise<Trace> {
           break
         }
         case 'publish-unmask':
-          await publish(p, { ...hdr(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares: p.secure!.unmaskShares(e.release) } })
+          await publish(p, { ...hdr(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares: p.secure!.unmaskShares(e.release, e.maskSet) } })
           break
         case 'set-timer': p.timers.set(e.name, now + e.ms); break
         case 'clear-timer': p.timers.delete(e.name); break
