@@ -3,8 +3,8 @@
  * peers over the in-memory transport, all in this process, real round protocol and training):
  *
  * - round: the same swarm (same task seed, peers = cohort size) once with plain FedAvg and once with
- *   secure aggregation + DP-FedAvg; median round time and bytes per member (rounds after the first),
- *   against each other and against the 4·d floor of one masked vector.
+ *   secure aggregation + DP-FedAvg; median round time and bytes per member (rounds after the first
+ *   that had the full cohort), against each other and against the 4·d floor of one masked vector.
  * - scale: 100 peers, cohort 50, secure aggregation on, in one process: median round time and RSS per
  *   peer; smaller swarms are tried when 100 do not complete.
  *
@@ -38,7 +38,10 @@ const FED_AVG_NOISE = 1
 export interface ModeFigures {
   secureAggregation: boolean
   dpFedAvg: boolean
-  /** Median seconds per round (rounds after the first when there are more). */
+  /**
+   * Median seconds per round over `measuredRounds`: the rounds after the first (when there are more)
+   * that had the full cohort, or all rounds after the first when none had it.
+   */
   roundSeconds: number | null
   /** Median bytes received / sent per peer per round (every peer is a member here). */
   bytesReceivedPerPeer: number | null
@@ -48,6 +51,8 @@ export interface ModeFigures {
   /** Seconds of the whole simulation (node start-up, every round, evaluation). */
   simSeconds: number | null
   roundsCompleted: number
+  /** The rounds the medians are taken over. */
+  measuredRounds: number[]
   finalAccuracy: number | null
   rows: Array<Pick<RoundRow, 'round' | 'cohort' | 'survivors' | 'peersCompleted' | 'peersAgreeing' | 'attempts' | 'seconds' | 'bytesSentPerPeer' | 'bytesReceivedPerPeer'>>
   error?: string
@@ -97,7 +102,11 @@ async function runSim (part: string, label: string, task: Task, peers: number, b
     const why = stalled ? `no round completed for ${Math.round(stallMs / 60_000)} min, stopped` : `bound ${Math.round(boundMs / 60_000)} min, or the sim's own deadline`
     error = `${label}: ${done.length} of ${task.rounds} rounds completed (${why})${error != null ? `; ${error}` : ''}`
   }
-  const rows = done.filter(r => task.rounds === 1 || r.round > 1)
+  // A round with a smaller cohort (some peers missed its join) moves fewer bytes in less time: it is not
+  // a round at this cohort size.
+  const later = done.filter(r => task.rounds === 1 || r.round > 1)
+  const full = later.filter(r => r.cohort === task.cohort.size)
+  const rows = full.length > 0 ? full : later
   const phases = new Set(rows.flatMap(r => Object.keys(r.phaseSeconds ?? {})))
   const phaseSeconds: Record<string, number> = {}
   for (const p of phases) phaseSeconds[p] = round(median(rows.map(r => r.phaseSeconds?.[p] ?? 0)))
@@ -110,6 +119,7 @@ async function runSim (part: string, label: string, task: Task, peers: number, b
     phaseSeconds,
     simSeconds: report == null ? null : round(report.seconds, 1),
     roundsCompleted: done.length,
+    measuredRounds: rows.map(r => r.round),
     finalAccuracy: report?.finalAccuracy ?? null,
     rows: all.map(r => ({
       round: r.round, cohort: r.cohort, survivors: r.survivors, peersCompleted: r.peersCompleted, peersAgreeing: r.peersAgreeing,
@@ -162,6 +172,7 @@ export interface RoundResult {
   peers: number
   cohort: number
   rounds: number
+  /** The rounds the medians are over: after the first, with the full cohort (see ModeFigures). */
   medianOf: string
   examplesPerPeer: number
   evalLimit: number
@@ -203,7 +214,7 @@ export async function roundPart ({ small, verbose = false, save }: RoundOptions)
       peers,
       cohort: peers,
       rounds,
-      medianOf: rounds > 1 ? `rounds 2-${rounds}` : 'round 1',
+      medianOf: `plain ${roundList(plain.measuredRounds)}, secure+DP ${roundList(secureDp.measuredRounds)}`,
       examplesPerPeer: EXAMPLES_PER_PEER,
       evalLimit: EVAL_LIMIT,
       fedAvgNoise: FED_AVG_NOISE,
@@ -233,6 +244,7 @@ function unfinished (task: Task, label: string): ModeFigures {
     phaseSeconds: {},
     simSeconds: null,
     roundsCompleted: 0,
+    measuredRounds: [],
     finalAccuracy: null,
     rows: [],
     error: `${label}: did not finish (the benchmark process ended during this simulation)`
@@ -259,6 +271,7 @@ export interface ScaleResult {
   rssPeakMb: number
   bytesReceivedPerPeer: number | null
   rounds: number
+  /** The rounds the medians are over: after the first, with the full cohort (see ModeFigures). */
   medianOf: string
   examplesPerPeer: number
   /** Every swarm size tried, largest first, with its outcome. */
@@ -303,7 +316,7 @@ export async function scalePart ({ small, verbose = false, save }: ScaleOptions)
         rssPeakMb: round(process.resourceUsage().maxRSS * 1024 / 1e6, 1),
         bytesReceivedPerPeer: figures.bytesReceivedPerPeer,
         rounds,
-        medianOf: rounds > 1 ? `rounds 2-${rounds}` : 'round 1',
+        medianOf: roundList(figures.measuredRounds),
         examplesPerPeer: EXAMPLES_PER_PEER,
         attempts,
         ...(peers !== sizes[0] ? { largestWorking: peers, error: attempts[0].error } : figures.error != null ? { error: figures.error } : {}),
@@ -333,4 +346,10 @@ export async function scalePart ({ small, verbose = false, save }: ScaleOptions)
       error: attempts.map(a => a.error).join('; ')
     }
   }
+}
+
+/** "round 3", "rounds 2, 3" (the rounds a median is over), "no round". */
+function roundList (rounds: readonly number[]): string {
+  if (rounds.length === 0) return 'no round'
+  return `${rounds.length === 1 ? 'round' : 'rounds'} ${rounds.join(', ')}`
 }
