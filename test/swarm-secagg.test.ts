@@ -28,8 +28,7 @@ import type { Task } from '../src/config/types.ts'
 import { createTrainer } from '../src/learning/index.ts'
 import { cohortHash, rankKey, survivorsHash } from '../src/round/machine.ts'
 import { SHARE_MASK_KEY, SHARE_SELF_SEED, clipToNorm, recoverSum, seedCommitment, unmaskEntries } from '../src/round/secure.ts'
-import type { UnmaskEntry } from '../src/round/secure.ts'
-import type { UnmaskMessage } from '../src/round/secure.ts'
+import type { UnmaskEntry, UnmaskMessage } from '../src/round/secure.ts'
 import { combineShares, dequantizeSum, majorityThreshold, publicKeyOf, ringSum, unmaskSum } from '../src/secagg/index.ts'
 import {
   ENCODING_RING32, bytesEqual, compareBytes, float32Bytes, fromHex, openMessage, roundTopic, sha256, toHex,
@@ -161,11 +160,13 @@ async function checkNoSecondShares (adv: Adversary, swarm: Swarm, task: Task, le
   // Unmask shares are positional over the mask set (here every member, as `entries`), their kinds set by
   // the list each Unmask names.
   const lists = new Map([[toHex(h1), eq.L1.survivors.map(e => e.peer)], [toHex(h2), eq.L1.survivors.filter(e => !bytesEqual(e.peer, m)).map(e => e.peer)]])
-  const entriesOf = (u: Seen): UnmaskEntry[] => {
+  const decoded = new Map<Seen, UnmaskEntry[]>()
+  for (const u of unmasks) {
     const list = lists.get(toHex(u.vm.message.unmask!.survivorsHash))
     if (list == null) throw new Error(`an Unmask of ${u.vm.authorId} for a list the adversary never published`)
-    return unmaskEntries(led.entries.map(e => e.peer), list, u.vm.message.unmask!.shares)
+    decoded.set(u, unmaskEntries(led.entries.map(e => e.peer), list, u.vm.message.unmask!.shares))
   }
+  const entriesOf = (u: Seen): UnmaskEntry[] => decoded.get(u)!
   const sendersOf = (peer: Uint8Array, kind: number): Set<string> =>
     new Set(unmasks.filter(u => entriesOf(u).some(x => x.kind === kind && bytesEqual(x.peer, peer))).map(u => u.vm.authorId))
   const selfSeedSenders = sendersOf(m, SHARE_SELF_SEED)
@@ -196,10 +197,12 @@ async function checkNoSecondShares (adv: Adversary, swarm: Swarm, task: Task, le
   // released both secrets of any member.
   assert.ok(maskKeySenders.size < led.t || selfSeedSenders.size < led.t, `both secrets of m are out: ${why()}`)
   assert.equal(maskKeySenders.size, 0, `a mask-key share of m was released: ${why()}`)
+  // One Unmask has one slot per member, so both secrets of a member could only come from one peer's
+  // Unmasks for two lists: count kinds per (author, member) over all of an author's Unmasks.
   for (const e of led.entries) {
-    for (const u of unmasks) {
-      const kinds = new Set(entriesOf(u).filter(x => bytesEqual(x.peer, e.peer)).map(x => x.kind))
-      assert.ok(kinds.size <= 1, `${u.vm.authorId} released both secrets of ${toHex(e.peer).slice(-6)}`)
+    for (const author of new Set(unmasks.map(u => u.vm.authorId))) {
+      const kinds = new Set(unmasks.filter(u => u.vm.authorId === author).flatMap(u => entriesOf(u)).filter(x => bytesEqual(x.peer, e.peer)).map(x => x.kind))
+      assert.ok(kinds.size <= 1, `${author} released both secrets of ${toHex(e.peer).slice(-6)}`)
     }
   }
   // (c) The adversary cannot rebuild m's mask private key (checked against m's announced maskPub) ...
