@@ -15,9 +15,9 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-import { RoundMachine, rankKey, Phase, survivorsHash } from '../src/round/index.ts'
+import { RoundMachine, peerKey, rankKey, Phase, survivorsHash } from '../src/round/index.ts'
 import type { Effect, RoundParams, SecureAggregate, TimerName } from '../src/round/index.ts'
-import { SecureMember, clipToNorm, recoverSum, ringInput, unmaskEntries } from '../src/round/secure.ts'
+import { SecureMember, boxSlot, bundleBlob, clipToNorm, recoverSum, ringInput, unmaskEntries } from '../src/round/secure.ts'
 import type { UnmaskEntry } from '../src/round/secure.ts'
 import { seededRandom } from '../src/net/link-peers.ts'
 import { majorityThreshold, ringSum } from '../src/secagg/index.ts'
@@ -48,12 +48,14 @@ export function byRank (ids: Identity[], attempt: number): Identity[] {
 /**
  * When a peer dies (it stops receiving and sending):
  * - 'shares': on receiving the cohort, before it publishes its Shares bundle (not in the mask set);
+ * - 'serve': right after publishing its Shares: its bundle went out, but with direct shares (boxes kept by
+ *   their author and fetched from it) nobody can fetch a box from it any more;
  * - 'update': on receiving the mask set, after its bundle went out (in U1, never sends its update);
  * - 'unmask': on receiving the survivor list (its update is in it; it never acks nor unmasks);
  * - 'ack': after it acked the survivor list, when its guard releases and before its Unmask goes out;
  * - 'none': never.
  */
-export type DropPhase = 'none' | 'shares' | 'update' | 'unmask' | 'ack'
+export type DropPhase = 'none' | 'shares' | 'serve' | 'update' | 'unmask' | 'ack'
 
 export interface RoundConfig {
   attempt: number
@@ -69,6 +71,12 @@ export interface RoundConfig {
   cohortMs?: number
   updateMs?: number
   survivorsMs?: number
+  /**
+   * Direct shares (the driver does this for cohorts of `aggregation.sliceFrom` or more): each member keeps
+   * its boxes as one bundle blob and gossips its hash; a recipient fetches its box from the author (alive
+   * at that moment) and tells its machine ('box' event). Default false: boxes inline in the Shares message.
+   */
+  direct?: boolean
 }
 
 /** The threshold the machine computes for a cohort of n (RoundMachine.threshold), written out again. */
@@ -110,6 +118,9 @@ export interface Peer {
   aborts: Array<{ reason: string, trigger: string, at: number }>
   openErrors: string[]
   diedAt?: string
+  /** Direct shares: whether this peer keeps its boxes as a bundle blob, and the blob. */
+  direct: boolean
+  bundle?: Uint8Array
 }
 
 export interface PeerInit {
@@ -161,7 +172,8 @@ export function makePeer (ident: Identity, cfg: RoundConfig, init: PeerInit = {}
     seen: new Set(),
     aggregates: [],
     aborts: [],
-    openErrors: []
+    openErrors: [],
+    direct: cfg.direct === true
   }
 }
 
@@ -290,10 +302,36 @@ export class SecureNet {
           break
         case 'publish-shares': {
           const { seedCommit, boxes } = await p.secure.makeShares(e.members, e.threshold)
-          await this.publish(p, { ...this.header(p), shares: { cohortHash: e.cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes } })
+          const shares = { cohortHash: e.cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes, bundleHash: new Uint8Array(0), boxBytes: 0 }
+          if (p.direct && boxes.length > 0) {
+            const blob = bundleBlob(boxes)
+            p.bundle = blob.bytes
+            Object.assign(shares, { boxes: [], bundleHash: sha256(blob.bytes), boxBytes: blob.boxBytes })
+          }
+          await this.publish(p, { ...this.header(p), shares })
+          if (p.drop === 'serve') {
+            this.kill(p, 'drop:serve')
+            return
+          }
           break
         }
         case 'open-shares':
+          if (e.shares.bundleHash.byteLength > 0) {
+            // As the driver's fetchBox: a byte range of the author's bundle blob, from the author only.
+            const author = this.peers.find(q => bytesEqual(q.bytes, e.from.peer))
+            let opened = false
+            if (author?.alive === true && author.bundle != null && bytesEqual(sha256(author.bundle), e.shares.bundleHash)) {
+              const at = boxSlot(e.from.peer, p.bytes, e.members) * e.shares.boxBytes
+              try {
+                p.secure.openBox(e.from, author.bundle.subarray(at, at + e.shares.boxBytes))
+                opened = true
+              } catch (err) {
+                p.openErrors.push((err as Error).message)
+              }
+            }
+            await this.run(p, p.machine.handle({ type: 'box', peer: author?.id ?? peerKey(e.from.peer), opened }, this.now), 'box')
+            break
+          }
           try {
             p.secure.openBundle(e.from, e.shares.boxes, e.members)
           } catch (err) {

@@ -10,7 +10,9 @@
 // 3. An observer holding every message recovers the sum and, for each survivor, only something
 //    uniform and far from its input.
 // 4. An equivocating leader (a second survivor list) never gets t shares of both secrets of a member.
-// 5. The positional wire form of Shares boxes and Unmask shares is checked (slots, sizes, kinds).
+// 5. The positional wire form of Shares boxes and Unmask shares is checked (slots, sizes, kinds), and
+//    direct shares (boxes kept by their author as one blob): the message forms, a crash right after the
+//    Shares message (in the dropout property), a secret left short of t shares.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -18,7 +20,7 @@ import {
   agree, combineShares, pairwiseMaskSeed, publicKeyOf, ringSum, unmaskSum
 } from '../src/secagg/index.ts'
 import { Phase, survivorsHash } from '../src/round/index.ts'
-import { SHARE_MASK_KEY, SHARE_SELF_SEED, SecureMember, seedCommitment, unmaskEntries } from '../src/round/secure.ts'
+import { SHARE_MASK_KEY, SHARE_SELF_SEED, SecureMember, boxSlot, seedCommitment, unmaskEntries } from '../src/round/secure.ts'
 import { bytesEqual, openMessage, sealMessage, toHex, uint32FromBytes } from '../src/wire/index.ts'
 import type { Member, RoundMessage, Survivors } from '../src/wire/index.ts'
 import {
@@ -112,11 +114,14 @@ interface Scenario {
   len: number
   seed: number
   randomOrder: boolean
+  /** Direct shares: boxes kept by their author and fetched from it (default false: inline). */
+  direct?: boolean
 }
 
 const dropArb = fc.oneof(
   { arbitrary: fc.constant<DropPhase>('none'), weight: 4 },
   { arbitrary: fc.constant<DropPhase>('shares'), weight: 1 },
+  { arbitrary: fc.constant<DropPhase>('serve'), weight: 1 },
   { arbitrary: fc.constant<DropPhase>('update'), weight: 1 },
   { arbitrary: fc.constant<DropPhase>('unmask'), weight: 1 },
   { arbitrary: fc.constant<DropPhase>('ack'), weight: 1 }
@@ -127,20 +132,21 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.integer({ min: 2, max: 20 }).chai
   thr: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: n })),
   minSurvivors: fc.constantFrom(1, 2),
   drops: fc.array(dropArb, { minLength: n, maxLength: n }),
-  leaderDrop: fc.oneof({ arbitrary: fc.constant<DropPhase>('none'), weight: 5 }, { arbitrary: fc.constantFrom<DropPhase>('shares', 'update', 'unmask', 'ack'), weight: 1 }),
+  leaderDrop: fc.oneof({ arbitrary: fc.constant<DropPhase>('none'), weight: 5 }, { arbitrary: fc.constantFrom<DropPhase>('shares', 'serve', 'update', 'unmask', 'ack'), weight: 1 }),
   len: fc.integer({ min: 16, max: 64 }),
   seed: fc.integer({ min: 0, max: 0x7fffffff }),
-  randomOrder: fc.boolean()
+  randomOrder: fc.boolean(),
+  direct: fc.boolean()
 }))
 
-const outcomes = { completed: 0, aborted: 0, retried: 0 }
+const outcomes = { completed: 0, aborted: 0, retried: 0, direct: 0, shortOfShares: 0 }
 
 async function dropoutScenario (sc: Scenario): Promise<void> {
   const all = await identities()
   const idents = all.slice(0, sc.n)
   const ranked = byRank(idents, 0)
   const dropOf = new Map(ranked.map((id, i) => [id.id, i === 0 ? sc.leaderDrop : sc.drops[i]]))
-  const cfg: RoundConfig = { attempt: 0, cohortSize: sc.n, minSurvivors: sc.minSurvivors, modelLength: sc.len, secureThreshold: sc.thr, clipNorm: 1, weightCap: 100 }
+  const cfg: RoundConfig = { attempt: 0, cohortSize: sc.n, minSurvivors: sc.minSurvivors, modelLength: sc.len, secureThreshold: sc.thr, clipNorm: 1, weightCap: 100, direct: sc.direct === true }
   const rng = seededRng(sc.seed)
   const local = new Map(idents.map(id => [id.id, { delta: randomDelta(sc.len, 0.02 + rng(), rng), examples: 1 + Math.floor(rng() * 150) }]))
   const peers = idents.map(id => makePeer(id, cfg, { drop: dropOf.get(id.id), ...local.get(id.id) }))
@@ -148,14 +154,23 @@ async function dropoutScenario (sc: Scenario): Promise<void> {
 
   const leader = peers.find(p => p.id === ranked[0].id)!
   const t = expectedThreshold(cfg, sc.n)
-  const U1 = peers.filter(p => p.drop !== 'shares')
-  const U2 = U1.filter(p => p.drop !== 'update')
+  // Inline boxes travel with the Shares message, so a member that dies right after it ('serve') is in
+  // U1 and dropped; with direct shares the leader cannot fetch its box and leaves it out of U1.
+  const U1 = peers.filter(p => p.drop !== 'shares' && !(sc.direct === true && p.drop === 'serve'))
+  const U2 = U1.filter(p => p.drop !== 'update' && p.drop !== 'serve')
   const releasers = U2.filter(p => p.drop === 'none')
   // Shares are released once members of U1 other than the leader (who writes the list) acked it:
   // min(t, |U1 \ {leader}|) of them (UnmaskGuard rule (a)).
   const quorum = Math.min(t, U1.filter(p => p !== leader).length)
   const nonLeaderAckers = U2.filter(p => p !== leader && (p.drop === 'none' || p.drop === 'ack'))
-  const success = leader.drop !== 'shares' && leader.drop !== 'update' && releasers.length >= t && nonLeaderAckers.length >= quorum
+  // Every secret of U1 needs t releasers holding a share of it. Inline, every member holds a share of
+  // everyone's; direct, a member that got a Shares message only after its author died holds none of it.
+  const held = U1.every(m => releasers.filter(r => r.secure.holds(m.bytes)).length >= t)
+  if (sc.direct !== true) assert.ok(releasers.every(r => U1.every(m => r.secure.holds(m.bytes))), 'inline boxes: every releaser holds a share of every secret')
+  const leaderGone = leader.drop === 'shares' || leader.drop === 'serve' || leader.drop === 'update'
+  const success = !leaderGone && releasers.length >= t && nonLeaderAckers.length >= quorum && held
+  if (sc.direct === true) outcomes.direct++
+  if (!held && !leaderGone && releasers.length >= t && nonLeaderAckers.length >= quorum) outcomes.shortOfShares++
   const honest = new Set(peers.map(p => p.id))
   assertNeverBothKinds(net.log, honest)
   for (const p of peers) assert.deepEqual(p.openErrors, [], `${p.id}: share boxes did not open`)
@@ -178,15 +193,18 @@ async function dropoutScenario (sc: Scenario): Promise<void> {
     assert.equal(p.aggregates.length, 0, `${p.id} aggregated in an attempt that cannot unmask`)
     assert.equal(p.aborts.length, 1)
     assert.ok(p.aborts[0].reason.length > 0)
-    if (p === leader) assert.match(p.aborts[0].trigger, /^timer:/, `leader aborted on ${p.aborts[0].trigger}: ${p.aborts[0].reason}`)
+    // (direct shares: the leader may know before its deadline, once its last box fetch failed)
+    if (p === leader) assert.match(p.aborts[0].trigger, /^(timer:|box$)/, `leader aborted on ${p.aborts[0].trigger}: ${p.aborts[0].reason}`)
     else assert.equal(p.aborts[0].trigger, 'timer:survivors-deadline', `${p.id} aborted on ${p.aborts[0].trigger}: ${p.aborts[0].reason}`)
   }
   // Fewer than t members released shares (members that acked and then died may let some release):
   // no secret of anyone can be rebuilt from an attempt that aborted.
   const ackers = U2.filter(p => p.drop === 'none' || p.drop === 'ack')
   const released = new Set(unmasksIn(net.log).map(u => u.from))
-  assert.ok(released.size < t, `${released.size} members released shares in an attempt that aborted (t=${t})`)
-  if (nonLeaderAckers.length < quorum || leader.drop === 'shares' || leader.drop === 'update') assert.equal(released.size, 0, 'shares released without a quorum of acks')
+  // (With direct shares, t members may release and still leave a secret of U1 short of t shares: then
+  // no sum can be unmasked either, and what they released, b_s of survivors, exposes no input.)
+  if (held) assert.ok(released.size < t, `${released.size} members released shares in an attempt that aborted (t=${t})`)
+  if (nonLeaderAckers.length < quorum || leaderGone) assert.equal(released.size, 0, 'shares released without a quorum of acks')
 
   // A fresh attempt of the live peers only (new machines, new SecureMembers) completes.
   outcomes.retried++
@@ -208,7 +226,7 @@ test('Invariant 3, property: with dropouts in any phase the round unmasks the su
   const seed = process.env.FC_SEED != null ? Number(process.env.FC_SEED) : Date.now() % 0x7fffffff
   t.diagnostic(`fast-check seed ${seed} (FC_SEED=${seed} to replay)`)
   await fc.assert(fc.asyncProperty(scenarioArb, dropoutScenario), { numRuns: Number(process.env.FC_RUNS ?? 80), seed })
-  t.diagnostic(`runs: ${outcomes.completed} completed, ${outcomes.aborted} aborted (then ${outcomes.retried} retried)`)
+  t.diagnostic(`runs: ${outcomes.completed} completed, ${outcomes.aborted} aborted (then ${outcomes.retried} retried); ${outcomes.direct} with direct shares, ${outcomes.shortOfShares} of them aborted only because a secret had fewer than t shares among the releasers`)
 })
 
 test('dropouts, fixed cases: one per phase, threshold met and missed', async () => {
@@ -226,9 +244,56 @@ test('dropouts, fixed cases: one per phase, threshold met and missed', async () 
     // the leader dies before the mask set
     { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'none', 'none', 'none', 'none', 'none'], leaderDrop: 'shares', len: 16, seed: 6, randomOrder: false },
     // n=6, t=4: 5 members ack, 2 of them die before their Unmask: 3 < t shares arrive, abort in the Unmask phase
-    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'ack', 'ack', 'none', 'none', 'update'], leaderDrop: 'none', len: 16, seed: 7, randomOrder: true }
+    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'ack', 'ack', 'none', 'none', 'update'], leaderDrop: 'none', len: 16, seed: 7, randomOrder: true },
+    // a member dies right after its Shares went out: inline, it is in U1 and dropped (its mask key is
+    // rebuilt); direct, the leader cannot fetch its box and leaves it out of U1 (nobody masks with it)
+    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'serve', 'none', 'none', 'none', 'none'], leaderDrop: 'none', len: 16, seed: 8, randomOrder: false },
+    { n: 6, thr: 0, minSurvivors: 2, drops: ['none', 'serve', 'none', 'none', 'none', 'none'], leaderDrop: 'none', len: 16, seed: 8, randomOrder: false, direct: true },
+    // direct, with a drop in every phase
+    { n: 9, thr: 0, minSurvivors: 2, drops: ['none', 'shares', 'serve', 'update', 'unmask', 'ack', 'none', 'none', 'none'], leaderDrop: 'none', len: 16, seed: 9, randomOrder: true, direct: true },
+    // direct, the leader dies right after its own Shares: no mask set, abort, the rest complete attempt 1
+    { n: 5, thr: 0, minSurvivors: 2, drops: ['none', 'none', 'none', 'none', 'none'], leaderDrop: 'serve', len: 16, seed: 10, randomOrder: false, direct: true }
   ]
   for (const sc of cases) await dropoutScenario(sc)
+})
+
+test('direct shares: t members unmask, but a dead member\'s mask key is short of t shares among them: nobody aggregates, every live peer aborts at the deadline, a fresh attempt completes', async () => {
+  const idents = byRank((await identities()).slice(0, 5), 0)
+  const cfg: RoundConfig = { attempt: 0, cohortSize: 5, minSurvivors: 2, modelLength: 16, secureThreshold: 0, clipNorm: 1, weightCap: 100, direct: true }
+  const rng = seededRng(11)
+  const local = new Map(idents.map(id => [id.id, { delta: randomDelta(16, 0.5, rng), examples: 10 }]))
+  const x = idents[4]
+  const peers = idents.map(id => makePeer(id, cfg, { drop: id === x ? 'update' : 'none', ...local.get(id.id) }))
+  const [leader, a, b, c] = peers
+  const px = peers[4]
+  const t = expectedThreshold(cfg, 5)
+  const net = new SecureNet(peers)
+  // x's Shares reaches only the leader until x has died (on receiving the mask set): a, b and c get it
+  // too late to fetch their boxes from x.
+  const late = new Set([a.id, b.id, c.id])
+  net.filter = (item, to) => !(item.from === x.id && item.vm.message.shares != null && late.has(to.id))
+  await net.start()
+  await net.settle({ stop: () => !px.alive })
+  assert.equal(px.diedAt, 'drop:update')
+  net.heal()
+  await net.settle()
+
+  assert.ok(leader.secure.holds(x.bytes))
+  for (const p of [a, b, c]) assert.ok(!p.secure.holds(x.bytes), `${p.id} holds a share of x`)
+  // four members released for the list (t = 3 Unmask messages would once have started the aggregation) ...
+  const released = new Set(unmasksIn(net.log).map(u => u.from))
+  assert.equal(released.size, 4)
+  assert.ok(released.size >= t)
+  // ... but only the leader's Unmask has a share of x's mask key: no sum, no aggregation error, an abort
+  for (const p of net.live) {
+    assert.equal(p.aggregates.length, 0, `${p.id} aggregated`)
+    assert.equal(p.machine.phase, Phase.Aborted)
+    assert.equal(p.aborts[0]?.trigger, 'timer:survivors-deadline')
+    assert.match(p.aborts[0].reason, new RegExp(`only 1 of them hold a share of the secret of ${x.id} \\(need ${t}\\)`))
+  }
+  const peers1 = net.live.map(p => makePeer(p.ident, { ...cfg, attempt: 1 }, local.get(p.id)))
+  const net1 = await runAttempt(peers1)
+  assertExactSum(net1, peers1, 'attempt 1')
 })
 
 // ------------------------------------------------------------------------------------------------
@@ -565,4 +630,51 @@ test('positional shares (wire version 3): an Unmask needs one slot per mask-set 
   assert.equal(fresh.holds(author.bytes), false)
   fresh.openBundle(from, bundle.boxes, cohort)
   assert.equal(fresh.holds(author.bytes), true)
+})
+
+test('direct shares (wire version 4): a Shares message carries inline boxes or a bundle hash and box size, never both; a box cut from the bundle blob opens only in its recipient\'s slot', async () => {
+  const idents = byRank((await identities()).slice(0, 5), 0)
+  const cfg: RoundConfig = { attempt: 0, cohortSize: 5, minSurvivors: 2, modelLength: 16, secureThreshold: 0, clipNorm: 1, weightCap: 100, direct: true }
+  const peers = idents.map(id => makePeer(id, cfg))
+  const [, p, , , x] = peers
+  const net = new SecureNet(peers)
+  net.intercept = (from, m) => !(from === x && m.shares != null) // x makes its bundle but its Shares never goes out
+  await net.start()
+  await net.settle({ stop: () => p.machine.cohort != null && x.bundle != null })
+  const cohort = p.machine.cohort!
+  const q = p.machine.params
+  const verdict = async (shares: Record<string, unknown>): Promise<{ action: string, reason?: string }> => {
+    const body = { cohortHash: cohort.hash, seedCommit: new Uint8Array(32).fill(7), boxes: [], bundleHash: new Uint8Array(0), boxBytes: 0, ...shares }
+    return p.machine.validate(await openMessage(await sealMessage(x.ident.key, { task: q.task as any, round: q.round, attempt: q.attempt, base: q.base as any, shares: body as any }))) as any
+  }
+  const box = (): Uint8Array => new Uint8Array(99).fill(3)
+  const hash = new Uint8Array(32).fill(9)
+  assert.equal((await verdict({ bundleHash: hash, boxBytes: 99 })).action, 'accept')
+  assert.equal((await verdict({ boxes: [box(), box(), box(), box()] })).action, 'accept', 'inline form')
+  const cases: Array<[Record<string, unknown>, RegExp]> = [
+    [{ boxes: [box(), box(), box(), box()], bundleHash: hash, boxBytes: 99 }, /both inline boxes and a bundle hash/],
+    [{ bundleHash: hash.subarray(0, 31), boxBytes: 99 }, /bundle hash must be 32 bytes/],
+    [{ boxBytes: 99 }, /bundle hash must be 32 bytes/],
+    [{ bundleHash: hash, boxBytes: 28 }, /share box of a bad size/],
+    [{ bundleHash: hash, boxBytes: 5000 }, /share box of a bad size/],
+    [{ boxes: [box(), box(), box()] }, /carry 3 boxes for 4 other members/]
+  ]
+  for (const [shares, reason] of cases) {
+    const v = await verdict(shares)
+    assert.equal(v.action, 'reject', JSON.stringify(Object.keys(shares)))
+    assert.match(v.reason ?? '', reason)
+  }
+
+  // The bundle blob x keeps: p's box is at p's slot among the members other than x, and only there opens.
+  const bundle = x.bundle!
+  const from = cohort.members.find(m => bytesEqual(m.peer, x.bytes))!
+  const slot = boxSlot(x.bytes, p.bytes, cohort.members)
+  assert.equal(bundle.byteLength, 4 * 99)
+  const cut = (k: number): Uint8Array => bundle.subarray(k * 99, (k + 1) * 99)
+  const fresh = new SecureMember({ ctx: { task: TASK, round: ROUND, attempt: 0 }, self: p.bytes, keys: p.secure.keys })
+  assert.throws(() => fresh.openBox(from, cut(slot === 0 ? 1 : 0)), 'another member\'s box does not open')
+  assert.equal(fresh.holds(x.bytes), false)
+  fresh.openBox(from, cut(slot))
+  assert.equal(fresh.holds(x.bytes), true)
+  assert.equal(boxSlot(x.bytes, x.bytes, cohort.members), -1, 'an author has no box of its own')
 })

@@ -32,5 +32,12 @@ export const ROUND_DEFAULTS = {
   chainPageLinks: 256,
   /** Pages one chain sync fetches at most (so at most 1M rounds). */
   maxChainPages: 4_096,
-  blobTimeoutMs: 30_000
+  blobTimeoutMs: 30_000,
+  /**
+   * Direct shares (cohorts of `aggregation.sliceFrom` or more): tries to fetch this member's box from an
+   * author's bundle blob, the n-th retry after n · boxRetryMs, each try bounded by boxFetchTimeoutMs.
+   */
+  boxFetchTries: 4,
+  boxRetryMs: 500,
+  boxFetchTimeoutMs: 10_000
 } as const

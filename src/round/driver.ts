@@ -9,12 +9,12 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RoundMachine, peerKey } from './machine.ts'
 import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
-import { SecureMember, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
+import { SecureMember, boxSlot, bundleBlob, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
 import { SliceAggregation, usesSlices } from './slices.ts'
 import { createPrivacyLedger } from '../dp/ledger.ts'
 import type { LedgerEntry, PrivacyLedger } from '../dp/ledger.ts'
 import { dequantizeSum, ringSum, unmaskSum } from '../secagg/index.ts'
-import type { UnmaskInit } from '../secagg/index.ts'
+import type { UnmaskInit, UnmaskRelease } from '../secagg/index.ts'
 import type { SwarmChannel } from './channel.ts'
 import { Phase } from './phases.ts'
 import { ROUND_DEFAULTS } from './constants.ts'
@@ -142,6 +142,8 @@ interface Current {
   /** In-network aggregation: SliceSum announcements taken so far, and the aggregation once it runs. */
   sliceOffers: Array<{ survivorsHash: string, index: number, sumHash: Uint8Array, from: string }>
   slices?: { survivorsHash: string, aggregation: SliceAggregation }
+  /** Direct shares: this member's box fetches from other members' bundle blobs, by author PeerId, until settled. */
+  boxFetches: Map<string, Promise<void>>
 }
 
 export class DriverError extends Error {
@@ -317,7 +319,7 @@ export class RoundDriver {
       dpNoise: t.privacy.dpFedAvg ? t.privacy.fedAvgNoise : 0
     })
     const done = new Promise<'done' | 'aborted' | 'superseded'>((resolve) => {
-      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now(), secure, sliceOffers: [] }
+      this.current = { machine, timers: new Map(), envelopes: new Map(), settle: resolve, startedAt: Date.now(), secure, sliceOffers: [], boxFetches: new Map() }
     })
     const onAbort = (): void => this.current?.settle('aborted')
     signal.addEventListener('abort', onAbort, { once: true })
@@ -382,12 +384,9 @@ export class RoundDriver {
       case 'open-shares':
         this.openShares(cur, e.from, e.shares, e.members)
         return
-      case 'publish-unmask': {
-        if (cur.secure == null) return
-        const shares = cur.secure.unmaskShares(e.release, e.maskSet)
-        void this.publish({ ...this.header(cur), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares } })
+      case 'publish-unmask':
+        void this.publishUnmask(cur, e.release, e.maskSet, e.survivorsHash)
         return
-      }
       case 'set-timer': {
         clearTimeout(cur.timers.get(e.name))
         cur.timers.set(e.name, setTimeout(() => { if (this.current === cur) this.feed({ type: 'timer', name: e.name }) }, e.ms))
@@ -498,19 +497,76 @@ export class RoundDriver {
     if (cur.secure == null) return
     try {
       const { seedCommit, boxes } = await cur.secure.makeShares(members, threshold)
-      await this.publish({ ...this.header(cur), shares: { cohortHash: cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes } })
+      const shares = { cohortHash: cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes, bundleHash: new Uint8Array(0), boxBytes: 0 }
+      if (this.sliced(members.length) && boxes.length > 0) {
+        // Direct: the boxes stay here as one blob and each recipient fetches its own (gossip carries the
+        // bundle's hash, not n − 1 boxes that every peer would receive several times over).
+        const blob = bundleBlob(boxes)
+        shares.bundleHash = fromHex(this.init.channel.putBlob(blob.bytes)) as Uint8Array<ArrayBuffer>
+        shares.boxBytes = blob.boxBytes
+        shares.boxes = []
+      }
+      await this.publish({ ...this.header(cur), shares })
     } catch (err) {
       this.log(`round ${this.round}: could not share keys: ${(err as Error).message}`)
     }
   }
 
+  /** Releases this member's shares for a survivor list, once its box fetches (direct shares) have settled. */
+  private async publishUnmask (cur: Current, release: UnmaskRelease, maskSet: Uint8Array[], survivorsHash: Uint8Array): Promise<void> {
+    if (cur.secure == null) return
+    if (cur.boxFetches.size > 0) await Promise.all(cur.boxFetches.values())
+    if (this.current !== cur) return
+    const shares = cur.secure.unmaskShares(release, maskSet)
+    await this.publish({ ...this.header(cur), unmask: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, shares } })
+  }
+
   private openShares (cur: Current, from: Member, shares: Shares, members: Member[]): void {
+    if (shares.bundleHash.byteLength > 0) {
+      const author = peerKey(from.peer)
+      if (!cur.boxFetches.has(author)) cur.boxFetches.set(author, this.fetchBox(cur, from, shares, members))
+      return
+    }
     try {
       cur.secure?.openBundle(from, shares.boxes, members)
     } catch (err) {
       // This member cannot release shares of that peer; t others can.
       this.log(`round ${this.round}: key shares from ${peerKey(from.peer)} do not open: ${(err as Error).message}`)
     }
+  }
+
+  /**
+   * Direct shares: fetches this member's box from `from`'s bundle blob (a byte range, from its author
+   * only) and opens it. Never throws: a box that cannot be had or does not open leaves this member without
+   * shares of `from` (its slot in the Unmask is empty), as an inline box that does not open would.
+   */
+  private async fetchBox (cur: Current, from: Member, shares: Shares, members: Member[]): Promise<void> {
+    const author = peerKey(from.peer)
+    const settle = (opened: boolean, why?: string): void => {
+      if (why != null) this.log(`round ${this.round}: key shares from ${author} could not be had: ${why}`)
+      if (this.current === cur) this.feed({ type: 'box', peer: author, opened })
+    }
+    const slot = boxSlot(from.peer, this.selfBytes, members)
+    if (cur.secure == null || slot < 0) return settle(false, 'this peer has no box in that bundle')
+    const hash = toHex(shares.bundleHash)
+    let box: Uint8Array | undefined
+    for (let attempt = 1; box == null; attempt++) {
+      if (this.current !== cur || this.controller.signal.aborted) return
+      try {
+        box = await this.init.channel.fetchBlobRange(hash, slot * shares.boxBytes, shares.boxBytes, {
+          from: author, timeoutMs: ROUND_DEFAULTS.boxFetchTimeoutMs, signal: this.controller.signal
+        })
+      } catch (err) {
+        if (attempt >= ROUND_DEFAULTS.boxFetchTries || this.controller.signal.aborted) return settle(false, (err as Error).message)
+        await sleep(ROUND_DEFAULTS.boxRetryMs * attempt, this.controller.signal).catch(() => {})
+      }
+    }
+    try {
+      cur.secure.openBox(from, box)
+    } catch (err) {
+      return settle(false, `the box does not open: ${(err as Error).message}`)
+    }
+    settle(true)
   }
 
   // ---------------------------------------------------------------- receiving

@@ -18,7 +18,7 @@ import { Phase, assertTransition } from './phases.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
 import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg } from '../wire/messages.ts'
 import type { Member, Survivor, Shares as SharesMsg, MaskSet as MaskSetMsg, Unmask as UnmaskMsg, SliceSum as SliceSumMsg } from '../wire/messages.ts'
-import { ENCODING_FLOAT32, ENCODING_RING32, MAX_COHORT, MAX_JOIN_ADDRS, MAX_JOIN_ADDR_BYTES } from '../wire/constants.ts'
+import { ENCODING_FLOAT32, ENCODING_RING32, MAX_BOX_BYTES, MAX_COHORT, MAX_JOIN_ADDRS, MAX_JOIN_ADDR_BYTES, MIN_BOX_BYTES } from '../wire/constants.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
 import { UnmaskGuard, majorityThreshold } from '../secagg/index.ts'
 import type { UnmaskRelease } from '../secagg/index.ts'
@@ -116,6 +116,8 @@ export type RoundEvent =
   /** The driver holds every update named by the survivor list. */
   | { type: 'updates-ready' }
   | { type: 'aggregated', modelHash: Uint8Array }
+  /** Direct shares: the driver fetched and opened (or gave up on) this member's box in `peer`'s bundle blob. */
+  | { type: 'box', peer: string, opened: boolean }
 
 interface JoinInfo { peer: Uint8Array, id: string, rank: Uint8Array, encPub: Uint8Array, maskPub: Uint8Array }
 interface CohortInfo { leader: string, rank: number, members: Member[], memberIds: Set<string>, hash: Uint8Array, threshold: number }
@@ -167,6 +169,8 @@ export class RoundMachine {
   private firstList?: { list: Survivor[], hash: Uint8Array }
   /** Secure aggregation: Shares bundles by author (of this cohort, or pending before it). */
   readonly shares = new Map<string, SharesInfo>()
+  /** Direct shares: whether this member got (fetched and opened) its box from each author, by PeerId string. */
+  readonly boxes = new Map<string, boolean>()
   maskSet?: MaskSetInfo
   /** Secure aggregation: survivor-list hashes (hex) each peer acknowledged. */
   readonly acks = new Map<string, { peer: Uint8Array, hashes: Set<string> }>()
@@ -314,9 +318,16 @@ export class RoundMachine {
     if (!bytesEqual(sh.cohortHash, cohort.hash)) return 'shares for another cohort'
     if (sh.seedCommit.byteLength !== 32) return 'seed commitment must be 32 bytes'
     const others = cohort.members.filter(m => peerKey(m.peer) !== authorId)
+    if (sh.bundleHash.byteLength > 0 || sh.boxBytes !== 0) {
+      // direct: the boxes stay with the author as one blob; each recipient fetches its own
+      if (sh.boxes.length > 0) return 'shares carry both inline boxes and a bundle hash'
+      if (sh.bundleHash.byteLength !== 32) return 'bundle hash must be 32 bytes'
+      if (sh.boxBytes < MIN_BOX_BYTES || sh.boxBytes > MAX_BOX_BYTES) return 'share box of a bad size'
+      return undefined
+    }
     if (sh.boxes.length !== others.length) return `shares carry ${sh.boxes.length} boxes for ${others.length} other members`
     for (const box of sh.boxes) {
-      if (box.byteLength < 29 || box.byteLength > 4096) return 'share box of a bad size'
+      if (box.byteLength < MIN_BOX_BYTES || box.byteLength > MAX_BOX_BYTES) return 'share box of a bad size'
     }
     return undefined
   }
@@ -451,6 +462,9 @@ export class RoundMachine {
         out.push({ type: 'done', modelHash: ev.modelHash, survivorsHash: this.survivors.hash, survivors: this.survivors.list.length, cohort: this.cohort.members.length })
         return out
       case 'message': return this.onMessage(ev.message, ev.hash, out)
+      case 'box':
+        this.boxes.set(ev.peer, ev.opened)
+        return this.phase === Phase.Shares ? this.afterShares(out) : out
     }
   }
 
@@ -601,19 +615,33 @@ export class RoundMachine {
     if (from != null && !bytesEqual(info.peer, this.params.self)) out.push({ type: 'open-shares', from, shares: info.shares, members: this.cohort.members })
   }
 
-  /** The leader fixes the mask set once every member's bundle is in. */
+  /**
+   * The leader fixes the mask set once every member's bundle is in and, for bundles kept by their author
+   * (direct shares), its own box fetches from them have settled.
+   */
   private afterShares (out: Effect[]): Effect[] {
     if (this.cohort == null) return out
     if (this.phase === Phase.Shares) {
-      if (this.isLeader && this.shares.size >= this.cohort.members.length) return this.publishMaskSet(out)
+      const settled = [...this.shares.entries()].every(([id, e]) => !this.direct(e) || this.boxes.has(id))
+      if (this.isLeader && this.shares.size >= this.cohort.members.length && settled) return this.publishMaskSet(out)
       return out
     }
     return this.progress(out)
   }
 
+  /** Whether `e` is another member's bundle kept by its author (direct shares). */
+  private direct (e: SharesInfo): boolean {
+    return e.shares.bundleHash.byteLength > 0 && !bytesEqual(e.peer, this.params.self)
+  }
+
   private publishMaskSet (out: Effect[]): Effect[] {
     if (this.maskSetPublished || this.cohort == null) return out
-    const list = [...this.shares.values()]
+    // Direct shares: a member whose box the leader could not fetch (crashed after publishing its
+    // Shares, or not serving them) is left out of the mask set, so nobody masks with it. At the
+    // deadline a fetch still under way does not count against its author (a busy peer is not a dead one).
+    const list = [...this.shares.entries()]
+      .filter(([id, e]) => !this.direct(e) || this.boxes.get(id) !== false)
+      .map(([, e]) => e)
       .sort((a, b) => compareBytes(a.peer, b.peer))
       .map(e => ({ peer: e.peer as Uint8Array<ArrayBuffer>, updateHash: e.hash as Uint8Array<ArrayBuffer> }))
     if (list.length < this.cohort.threshold) {
@@ -706,7 +734,9 @@ export class RoundMachine {
     }
     const ready = bundles && this.missingUpdates().length === 0
     if (this.phase === Phase.Survivors && ready) this.go(Phase.Unmask, out)
-    if (this.phase === Phase.Unmask && ready && exposed != null && this.survivors != null) {
+    // t Unmask messages can still lack t shares of some secret (a member that could not get a box leaves
+    // its slot empty): wait for more until every secret of the list can be rebuilt.
+    if (this.phase === Phase.Unmask && ready && exposed != null && this.survivors != null && this.shortestSecret(this.survivors.hash).shares >= c.threshold) {
       this.go(Phase.Aggregate, out)
       const seedCommits = new Map<string, Uint8Array>()
       for (const e of this.shares.values()) seedCommits.set(toHex(e.peer), e.shares.seedCommit)
@@ -720,6 +750,19 @@ export class RoundMachine {
     return out
   }
 
+  /** The mask-set member whose secret (for survivor list `hash`) the fewest Unmask messages carry a share of. */
+  private shortestSecret (hash: Uint8Array): { index: number, shares: number } {
+    const unmasks = [...(this.unmasks.get(toHex(hash))?.values() ?? [])]
+    let least = { index: -1, shares: Infinity }
+    const n = this.maskSet?.list.length ?? 0
+    for (let k = 0; k < n; k++) {
+      let count = 0
+      for (const u of unmasks) if ((u.shares[k]?.byteLength ?? 0) > 0) count++
+      if (count < least.shares) least = { index: k, shares: count }
+    }
+    return least
+  }
+
   /** Why an attempt that ran out of time did not complete. */
   private stuckReason (): string {
     if (this.params.secure === true) {
@@ -728,6 +771,10 @@ export class RoundMachine {
       if (this.missingShares().length > 0) return `${this.missingShares().length} key-share bundle(s) of the mask set could not be found`
       if (this.missingUpdates().length > 0) return 'could not gather the survivors\' updates'
       const got = this.unmasks.get(toHex(this.survivors.hash))?.size ?? 0
+      const least = this.shortestSecret(this.survivors.hash)
+      if (got >= (this.cohort?.threshold ?? 0) && least.shares < (this.cohort?.threshold ?? 0)) {
+        return `${got} members' shares in, but only ${least.shares} of them hold a share of the secret of ${peerKey(this.maskSet.list[least.index].peer)} (need ${this.cohort?.threshold ?? 0})`
+      }
       if (this.phase === Phase.Aggregate) return `the survivors' sum was not computed before the deadline (${got} members' shares in)`
       return `${this.guard?.conflicted === true ? 'conflicting survivor lists for this cohort: ' : ''}only ${got} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived${this.refused != null ? ` (this member refused to unmask: ${this.refused})` : ''}`
     }

@@ -195,12 +195,19 @@ export class SecureMember {
    */
   openBundle (from: Member, boxes: readonly Uint8Array[], members: readonly Member[]): void {
     if (bytesEqual(from.peer, this.self)) return
-    const others = members.filter(m => !bytesEqual(m.peer, from.peer))
-    const mine = boxes[others.findIndex(m => bytesEqual(m.peer, this.self))]
+    const mine = boxes[boxSlot(from.peer, this.self, members)]
     if (mine == null) throw new SecureRoundError('the bundle has no box for this member')
+    this.openBox(from, mine)
+  }
+
+  /**
+   * Opens the box `from` sealed for this member (fetched from its bundle blob); throws (ShareBoxError)
+   * if it does not open: the AAD names sender and recipient, so a box from another slot never does.
+   */
+  openBox (from: Member, box: Uint8Array): void {
     const ctx = { ...this.ctx, sender: from.peer, recipient: this.self }
     const key = shareEncryptionKey(agree(this.keys.enc.privateKey, from.encPub), ctx)
-    this.held.set(toHex(from.peer), openShares({ ...ctx, key, box: mine }))
+    this.held.set(toHex(from.peer), openShares({ ...ctx, key, box }))
   }
 
   /** Whether this member holds its shares of `peer`'s secrets. */
@@ -327,4 +334,24 @@ export async function recoverMasks (init: Omit<RecoverInit, 'maskedSum' | 'offse
 /** The survivors' exact ring sum Σ_{s ∈ U2} x_s (or the slice of it that `maskedSum` is). */
 export async function recoverSum (init: RecoverInit): Promise<Uint32Array> {
   return unmaskSum(init.maskedSum, await recoverMasks(init), init.offset ?? 0)
+}
+
+/**
+ * Slot of `recipient`'s box in `sender`'s bundle: its position among the cohort members other than the
+ * sender, in peer order (`members` is the cohort, sorted). -1 if either is not a member.
+ */
+export function boxSlot (sender: Uint8Array, recipient: Uint8Array, members: readonly Member[]): number {
+  if (!members.some(m => bytesEqual(m.peer, sender))) return -1
+  return members.filter(m => !bytesEqual(m.peer, sender)).findIndex(m => bytesEqual(m.peer, recipient))
+}
+
+/** A bundle blob: the boxes back to back, box k at [k · size, (k + 1) · size). Every box must have that one size. */
+export function bundleBlob (boxes: readonly Uint8Array[]): { bytes: Uint8Array, boxBytes: number } {
+  const size = boxes[0]?.byteLength ?? 0
+  const bytes = new Uint8Array(size * boxes.length)
+  boxes.forEach((box, k) => {
+    if (box.byteLength !== size) throw new SecureRoundError(`share box ${k} has ${box.byteLength} bytes, box 0 has ${size}`)
+    bytes.set(box, k * size)
+  })
+  return { bytes, boxBytes: size }
 }

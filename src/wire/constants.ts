@@ -31,3 +31,10 @@ export const MAX_JOIN_ADDR_BYTES = 256
 export const ENCODING_FLOAT32 = 1
 /** A masked vector in Z_2^32 (secure aggregation). */
 export const ENCODING_RING32 = 2
+
+/**
+ * Size bounds of one share box (nonce + sealed share pair + tag: 99 bytes with 33-byte shares), inline
+ * in a Shares message or as a fixed-size slot of the author's bundle blob.
+ */
+export const MIN_BOX_BYTES = 29
+export const MAX_BOX_BYTES = 4096

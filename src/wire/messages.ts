@@ -633,6 +633,16 @@ export namespace RoundMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoundMessageSharesBundleHashFieldEvent {
+    field: '$.shares.bundleHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RoundMessageSharesBoxBytesFieldEvent {
+    field: '$.shares.boxBytes'
+    value: number
+  }
+
   export interface RoundMessageMaskSetCohortHashFieldEvent {
     field: '$.maskSet.cohortHash'
     value: Uint8Array<ArrayBuffer>
@@ -694,7 +704,7 @@ export namespace RoundMessage {
     return decodeMessage(buf, RoundMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesFieldEvent | RoundMessageSharesBundleHashFieldEvent | RoundMessageSharesBoxBytesFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
     return streamMessage(buf, RoundMessage.codec(), opts)
   }
 }
@@ -1644,6 +1654,8 @@ export interface Shares {
   cohortHash: Uint8Array<ArrayBuffer>
   seedCommit: Uint8Array<ArrayBuffer>
   boxes: Uint8Array<ArrayBuffer>[]
+  bundleHash: Uint8Array<ArrayBuffer>
+  boxBytes: number
 }
 
 export namespace Shares {
@@ -1673,6 +1685,16 @@ export namespace Shares {
           }
         }
 
+        if ((obj.bundleHash != null && obj.bundleHash.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.bundleHash)
+        }
+
+        if ((obj.boxBytes != null && obj.boxBytes !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.boxBytes)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1680,7 +1702,9 @@ export namespace Shares {
         const obj: any = {
           cohortHash: uint8ArrayAlloc(0),
           seedCommit: uint8ArrayAlloc(0),
-          boxes: []
+          boxes: [],
+          bundleHash: uint8ArrayAlloc(0),
+          boxBytes: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1703,6 +1727,14 @@ export namespace Shares {
               }
 
               obj.boxes.push(reader.bytes())
+              break
+            }
+            case 5: {
+              obj.bundleHash = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.boxBytes = reader.uint32()
               break
             }
             default: {
@@ -1753,6 +1785,20 @@ export namespace Shares {
 
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.bundleHash`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.boxBytes`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1781,6 +1827,16 @@ export namespace Shares {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SharesBundleHashFieldEvent {
+    field: '$.bundleHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SharesBoxBytesFieldEvent {
+    field: '$.boxBytes'
+    value: number
+  }
+
   export function encode (obj: Partial<Shares>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Shares.codec())
   }
@@ -1789,7 +1845,7 @@ export namespace Shares {
     return decodeMessage(buf, Shares.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Shares>): Generator<SharesCohortHashFieldEvent | SharesSeedCommitFieldEvent | SharesBoxesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Shares>): Generator<SharesCohortHashFieldEvent | SharesSeedCommitFieldEvent | SharesBoxesFieldEvent | SharesBundleHashFieldEvent | SharesBoxBytesFieldEvent> {
     return streamMessage(buf, Shares.codec(), opts)
   }
 }

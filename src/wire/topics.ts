@@ -6,5 +6,5 @@
  */
 
 export function roundTopic (taskId: string): string {
-  return `/fedswarm/3/${taskId.slice(0, 16)}/round`
+  return `/fedswarm/4/${taskId.slice(0, 16)}/round`
 }

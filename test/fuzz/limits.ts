@@ -85,7 +85,7 @@ export const LIMIT_CASES: Record<string, () => Promise<void>> = {
   'Join.addrs': roundCase(MAX_JOIN_ADDRS, n => ({ join: { encPub: b(32, 1), maskPub: b(32, 2), addrs: Array.from({ length: n }, () => Uint8Array.of(4, 127, 0, 0, 1) as Uint8Array<ArrayBuffer>) } })),
   'Cohort.members': roundCase(MAX_COHORT, n => ({ cohort: { rank: 0, threshold: 1, members: Array.from({ length: n }, (_, i) => ({ peer: peer(i), encPub: b(32, 1), maskPub: b(32, 2) })) } })),
   'Survivors.survivors': roundCase(MAX_COHORT, n => ({ survivors: { cohortHash: b(32, 3), survivors: Array.from({ length: n }, (_, i) => ({ peer: peer(i), updateHash: b(32, 4) })) } })),
-  'Shares.boxes': roundCase(MAX_COHORT, n => ({ shares: { cohortHash: b(32, 3), seedCommit: b(32, 5), boxes: Array.from({ length: n }, () => b(29, 6)) } })),
+  'Shares.boxes': roundCase(MAX_COHORT, n => ({ shares: { cohortHash: b(32, 3), seedCommit: b(32, 5), boxes: Array.from({ length: n }, () => b(29, 6)), bundleHash: new Uint8Array(0), boxBytes: 0 } })),
   'MaskSet.members': roundCase(MAX_COHORT, n => ({ maskSet: { cohortHash: b(32, 3), members: Array.from({ length: n }, (_, i) => ({ peer: peer(i), updateHash: b(32, 4) })) } })),
   'Unmask.shares': roundCase(MAX_COHORT, n => ({ unmask: { survivorsHash: b(32, 3), shares: Array.from({ length: n }, () => b(33, 7)) } })),
   'SyncRequest.have': async () => {

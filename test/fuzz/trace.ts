@@ -116,7 +116,7 @@ export async function recordTrace (s: Scenario): Promise<Trace> {
         case 'publish': await publish(p, e.message); break
         case 'publish-shares': {
           const { seedCommit, boxes } = await p.secure!.makeShares(e.members, e.threshold)
-          await publish(p, { ...hdr(p), shares: { cohortHash: e.cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes } })
+          await publish(p, { ...hdr(p), shares: { cohortHash: e.cohortHash as Uint8Array<ArrayBuffer>, seedCommit: seedCommit as Uint8Array<ArrayBuffer>, boxes, bundleHash: new Uint8Array(0), boxBytes: 0 } })
           break
         }
         case 'open-shares': try { p.secure?.openBundle(e.from, e.shares.boxes, e.members) } catch {} break
