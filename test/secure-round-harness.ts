@@ -291,7 +291,8 @@ export class SecureNet {
   async run (p: Peer, effects: Effect[], trigger: string): Promise<void> {
     for (const e of effects) {
       if (!p.alive) return
-      if (e.type === 'publish-unmask' && p.drop === 'ack') {
+      // (a spare unmasker's release arms its 'spare-unmask' timer instead: it dies there too)
+      if ((e.type === 'publish-unmask' || (e.type === 'set-timer' && e.name === 'spare-unmask')) && p.drop === 'ack') {
         this.kill(p, 'drop:ack')
         return
       }

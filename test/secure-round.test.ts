@@ -19,9 +19,9 @@ import fc from 'fast-check'
 import {
   agree, combineShares, pairwiseMaskSeed, publicKeyOf, ringSum, unmaskSum
 } from '../src/secagg/index.ts'
-import { Phase, survivorsHash } from '../src/round/index.ts'
+import { Phase, survivorsHash, unmaskersWanted } from '../src/round/index.ts'
 import { SHARE_MASK_KEY, SHARE_SELF_SEED, SecureMember, boxSlot, seedCommitment, unmaskEntries } from '../src/round/secure.ts'
-import { bytesEqual, openMessage, sealMessage, toHex, uint32FromBytes } from '../src/wire/index.ts'
+import { bytesEqual, compareBytes, openMessage, sealMessage, sha256, toHex, uint32FromBytes } from '../src/wire/index.ts'
 import type { Member, RoundMessage, Survivors } from '../src/wire/index.ts'
 import {
   ROUND, TASK, SecureNet, byRank, expectedThreshold, makeIdentities, makePeer, randomDelta, sameBytes,
@@ -294,6 +294,47 @@ test('direct shares: t members unmask, but a dead member\'s mask key is short of
   const peers1 = net.live.map(p => makePeer(p.ident, { ...cfg, attempt: 1 }, local.get(p.id)))
   const net1 = await runAttempt(peers1)
   assertExactSum(net1, peers1, 'attempt 1')
+})
+
+test('spare unmaskers: of a mask set of 12 (t = 7) the 9 first by sha256(list, peer) unmask at once, the 3 others stay quiet; if 4 of the 9 die before their Unmask, spares step in until t have unmasked, and the round completes', async () => {
+  const idents = byRank((await identities()).slice(0, 12), 0)
+  const cfg: RoundConfig = { attempt: 0, cohortSize: 12, minSurvivors: 2, modelLength: 16, secureThreshold: 0, clipNorm: 1, weightCap: 100 }
+  const t = expectedThreshold(cfg, 12)
+  assert.equal(t, 7)
+  assert.equal(unmaskersWanted(t, 12), 9)
+  const rng = seededRng(12)
+  const local = new Map(idents.map(id => [id.id, { delta: randomDelta(16, 0.5, rng), examples: 10 }]))
+  const rankOf = (hash: Uint8Array, ps: Peer[]): Peer[] => [...ps].sort((a, b) => compareBytes(sha256(hash, a.bytes), sha256(hash, b.bytes)))
+
+  // Nobody drops: exactly the first 9 publish.
+  const peers = idents.map(id => makePeer(id, cfg, local.get(id.id)))
+  const net = await runAttempt(peers)
+  assertExactSum(net, peers, 'no drops')
+  const list = peers[0].machine.survivors!.hash
+  const first9 = rankOf(list, peers).slice(0, 9).map(p => p.id).sort()
+  assert.deepEqual([...new Set(unmasksIn(net.log).map(u => u.from))].sort(), first9)
+
+  // Four of the first nine die when they would unmask: the three spares publish after their delay.
+  const peers2 = idents.map(id => makePeer(id, { ...cfg, attempt: 0 }, local.get(id.id)))
+  const net2 = new SecureNet(peers2)
+  net2.filter = (item) => item.vm.message.ack == null // hold the acks until the drops are set
+  await net2.start()
+  await net2.settle({ stop: () => peers2.every(p => p.machine.survivors != null) })
+  const ranked = rankOf(peers2[0].machine.survivors!.hash, peers2)
+  for (const p of ranked.slice(0, 4)) p.drop = 'ack'
+  net2.heal()
+  await net2.settle()
+  assertExactSum(net2, peers2, 'four urgent unmaskers dead')
+  const published = new Set(unmasksIn(net2.log).map(u => u.from))
+  for (const p of ranked.slice(4, 9)) assert.ok(published.has(p.id), `live urgent member ${p.id} did not unmask`)
+  // the spares' timers fire one after the other: each publishes only while the Unmasks in are short of t
+  const spares = ranked.slice(9).filter(p => published.has(p.id))
+  assert.equal(published.size, t, `${published.size} Unmasks: 5 urgent + ${spares.length} spares`)
+  for (const p of spares) {
+    const at = p.effects.find(e => e.effect.type === 'publish-unmask')
+    assert.equal(at?.trigger, 'timer:spare-unmask', `${p.id} published on ${at?.trigger}`)
+  }
+  for (const p of ranked.slice(0, 4)) assert.ok(!published.has(p.id) && !p.alive)
 })
 
 // ------------------------------------------------------------------------------------------------

@@ -116,7 +116,10 @@ function aggregationOf (peers: SlicePeer[], i: number, d: number, hashes: string
     survivors: peers.map((q, j) => ({ id: q.id, blobHash: hashes[j] })),
     length: d,
     selfId: p.id,
-    announce: async (index, _count, h) => { for (const q of peers) q.aggregation?.offer(index, h, p.id) },
+    announce: async (index, _count, h) => {
+      p.logs.push(`announced ${index}`)
+      for (const q of peers) q.aggregation?.offer(index, h, p.id)
+    },
     backupMs,
     fetchTimeoutMs: 10_000,
     signal,
@@ -172,4 +175,31 @@ test('a slow owner\'s slice is computed by the next survivor; a wrong announced 
     if (i === slow) continue
     assert.ok(p.logs.some(l => l === `bad ${peers[liar].id} 0`), `peer ${i} named the liar: ${p.logs.join(' | ')}`)
   }
+})
+
+test('a backup whose own slice is not done yet leaves the missing slice to the next backup', async (t) => {
+  const n = 5
+  const d = 20_000
+  const { peers, sum, masks, hashes } = await slicePeers(n, d, t)
+  const signal = AbortSignal.timeout(60_000)
+  const absent = 1 // owner of slice 1: never runs
+  const busy = 2 // slice 1's first backup: every range it fetches takes 4 s more (a busy peer)
+  const real = peers[busy].channel
+  peers[busy].channel = {
+    ...real,
+    fetchBlobRange: async (...args: Parameters<typeof real.fetchBlobRange>) => {
+      await new Promise(resolve => setTimeout(resolve, 4000))
+      return await real.fetchBlobRange(...args)
+    }
+  }
+  for (let i = 0; i < n; i++) if (i !== absent) aggregationOf(peers, i, d, hashes, signal, 500)
+  const results = await Promise.all(peers.filter((_, i) => i !== absent).map(async p => await p.aggregation!.run(masks)))
+  for (const r of results) assert.deepEqual(r, sum)
+  const announcedBy = (index: number): number[] => peers.flatMap((p, i) => p.logs.includes(`announced ${index}`) ? [i] : [])
+  const slice1 = announcedBy(1)
+  // survivor 3 (second backup, own slice done) computed slice 1; the busy survivor 2 did not start it
+  // before its own slice was done, and by then survivor 3's sum was there to fetch
+  assert.ok(slice1.includes(3), `slice 1 announced by ${JSON.stringify(slice1)}`)
+  assert.ok(!slice1.includes(busy), `the busy backup computed slice 1 too: ${JSON.stringify(slice1)}`)
+  assert.ok(announcedBy(busy).includes(busy), 'the busy survivor computed its own slice')
 })

@@ -105,7 +105,7 @@ export type Effect =
   | { type: 'phase', from: Phase, to: Phase }
   | { type: 'penalize', peer: string, reason: string }
 
-export type TimerName = 'join' | 'leader' | 'cohort-deadline' | 'shares-deadline' | 'update-deadline' | 'straggler' | 'survivors-deadline'
+export type TimerName = 'join' | 'leader' | 'cohort-deadline' | 'shares-deadline' | 'update-deadline' | 'straggler' | 'survivors-deadline' | 'spare-unmask'
 
 export type RoundEvent =
   | { type: 'start' }
@@ -127,6 +127,17 @@ interface MaskSetInfo { list: Survivor[], members: Member[], ids: Set<string>, s
 
 /** Fraction of the cohort whose updates start the straggler clock. */
 const STRAGGLER_QUORUM = 0.5
+
+/**
+ * Members of a mask set of n that publish their Unmask as soon as they may: t plus a margin of
+ * max(2, ⌈n/10⌉) for members that died or hold too few shares; the others are spares.
+ */
+export function unmaskersWanted (t: number, n: number): number {
+  return Math.min(n, t + Math.max(2, Math.ceil(n / 10)))
+}
+/** A spare publishes its Unmask only if, this fraction of `survivorsMs` after it could have, the Unmasks in cannot rebuild every secret. */
+const SPARE_UNMASK_FRACTION = 0.25
+const SPARE_UNMASK_MIN_MS = 500
 /**
  * Once that fraction has arrived T ms after the attempt started (local training starts with it), the
  * leader waits at most T * STRAGGLER_FACTOR more (and at least STRAGGLER_MIN_MS) for the rest before it
@@ -181,6 +192,8 @@ export class RoundMachine {
   private maskSetPublished = false
   private acked = false
   private released = false
+  /** A spare member's release, published only if the Unmasks in by `spare-unmask` cannot rebuild every secret. */
+  private spareRelease?: { hash: Uint8Array, release: UnmaskRelease, maskSet: Uint8Array[] }
   /** Why this member will not release shares in this attempt (a conflict, a bad list). */
   private refused?: string
   private trained = false
@@ -522,7 +535,28 @@ export class RoundMachine {
       case 'survivors-deadline':
         if (this.phase !== Phase.Done) return this.abort(this.stuckReason(), out)
         return out
+      case 'spare-unmask': {
+        const held = this.spareRelease
+        if (held == null || (this.phase !== Phase.Survivors && this.phase !== Phase.Unmask)) return out
+        // not after a conflict (what was released for is no longer the only list), nor when not needed
+        if (this.guard?.conflicted === true || this.shortestSecret(held.hash).shares >= (this.cohort?.threshold ?? 0)) return out
+        this.spareRelease = undefined
+        out.push({ type: 'publish-unmask', survivorsHash: held.hash, release: held.release, maskSet: held.maskSet })
+        return out
+      }
     }
+  }
+
+  /**
+   * This member's place among the mask set for survivor list `hash`, ordered by sha256(hash || peer):
+   * the first `unmaskersWanted` unmask at once, the rest only if needed.
+   */
+  private unmaskRank (hash: Uint8Array): number {
+    const key = (peer: Uint8Array): Uint8Array => sha256(hash, peer)
+    const mine = key(this.params.self)
+    let rank = 0
+    for (const e of this.maskSet?.list ?? []) if (!bytesEqual(e.peer, this.params.self) && compareBytes(key(e.peer), mine) < 0) rank++
+    return rank
   }
 
   private publishCohort (rank: number, out: Effect[]): Effect[] {
@@ -719,7 +753,15 @@ export class RoundMachine {
       const d = guard.release(first.hash)
       if (d.ok) {
         this.released = true
-        out.push({ type: 'publish-unmask', survivorsHash: first.hash, release: d, maskSet: ms.list.map(e => e.peer) })
+        const release = { survivorsHash: first.hash, release: d, maskSet: ms.list.map(e => e.peer) }
+        if (this.unmaskRank(first.hash) < unmaskersWanted(c.threshold, ms.list.length)) {
+          out.push({ type: 'publish-unmask', ...release })
+        } else {
+          // Enough members ahead of this one unmask at once; it stands by in case some of them are gone
+          // or hold too few shares (every Unmask is gossiped to every peer: O(n²) bytes in all).
+          this.spareRelease = { hash: first.hash, release: d, maskSet: release.maskSet }
+          out.push({ type: 'set-timer', name: 'spare-unmask', ms: Math.max(SPARE_UNMASK_MIN_MS, Math.round(this.params.survivorsMs * SPARE_UNMASK_FRACTION)) })
+        }
       } else if (d.reasons.some(r => r.code !== 'not-enough-acks')) {
         this.refused = d.reasons.filter(r => r.code !== 'not-enough-acks').map(r => r.message).join('; ')
       }

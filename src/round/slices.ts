@@ -10,8 +10,8 @@
  * Ring sums are exact, so every honest peer that computes slice k gets the same bytes, and the model is
  * bit for bit the one the gossip-everything path gives. That makes redundancy free of ambiguity: if slice
  * k's sum has not been announced `backupMs` after aggregation starts, the next survivor in order (k+1)
- * computes and announces it too, then k+2 after 2·backupMs; after `fallbackAfter` steps every peer computes
- * the slices still missing itself (the gossip-everything path, slice by slice). Two different announced
+ * computes and announces it too (once its own slice is done), then k+2 after 2·backupMs; after
+ * SLICE_FALLBACK_STEPS steps every peer computes the slices still missing itself (the gossip-everything path, slice by slice). Two different announced
  * sums of one slice mean a bad (or broken) announcer: the peer computes that slice itself, uses its own
  * result and names the announcers that disagree with it.
  *
@@ -102,6 +102,10 @@ export class SliceAggregation {
   private readonly masked = new Map<number, Promise<Uint32Array>>()
   /** The masks to remove, once `run` has them. */
   private masks?: UnmaskInit
+  /** Settles once this survivor's first computation of its own slice has (either way). */
+  private readonly ownSettled: Promise<void>
+  private settleOwn: () => void = () => {}
+  private ownDone = false
 
   constructor (init: SliceAggregationInit) {
     this.init = init
@@ -109,6 +113,8 @@ export class SliceAggregation {
     if (this.count === 0) throw new SliceAggregationError('no survivors to sum')
     this.position = init.survivors.findIndex(s => s.id === init.selfId)
     this.slices = Array.from({ length: this.count }, () => this.freshState())
+    this.ownSettled = new Promise<void>(resolve => { this.settleOwn = () => { this.ownDone = true; resolve() } })
+    if (this.position < 0) this.settleOwn()
   }
 
   private freshState (): SliceState {
@@ -146,7 +152,9 @@ export class SliceAggregation {
     this.masks = masks
     const out = new Uint32Array(this.init.length)
     // Own slice first: it is what the others wait for.
-    if (this.position >= 0) void this.compute(this.position).catch(() => { this.own.delete(this.position) })
+    if (this.position >= 0) {
+      void this.compute(this.position).catch(() => { this.own.delete(this.position) }).finally(this.settleOwn)
+    }
     const parts = await Promise.all(this.slices.map(async (_, k) => await this.obtain(k)))
     for (let k = 0; k < this.count; k++) out.set(parts[k], sliceBounds(this.init.length, this.count, k).start)
     return out
@@ -208,6 +216,14 @@ export class SliceAggregation {
       }
       const wait = next - Date.now()
       if (wait <= 0 && next === started + this.computeAt(k)) {
+        const fallbackAt = started + SLICE_FALLBACK_STEPS * this.init.backupMs
+        if (k !== this.position && !this.ownDone && Date.now() < fallbackAt) {
+          // A backup takes on another's slice only once its own is done: in a swarm that is slow as a
+          // whole (a busy machine) the owner is about as far along, and a second computation would only
+          // add its ranges' bytes and work. From the fallback step on, every peer computes regardless.
+          await Promise.race([st.changed, this.ownSettled, sleep(fallbackAt - Date.now(), signal)])
+          continue
+        }
         try {
           return words(await this.compute(k))
         } catch (err) {
