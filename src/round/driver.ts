@@ -10,7 +10,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RoundMachine, peerKey } from './machine.ts'
 import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
 import { SecureMember, boxSlot, bundleBlob, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
-import { SliceAggregation, usesSlices } from './slices.ts'
+import { SliceAggregation, fetchRangeRetrying, usesSlices } from './slices.ts'
 import { createPrivacyLedger } from '../dp/ledger.ts'
 import type { LedgerEntry, PrivacyLedger } from '../dp/ledger.ts'
 import { dequantizeSum, ringSum, unmaskSum } from '../secagg/index.ts'
@@ -548,18 +548,13 @@ export class RoundDriver {
     }
     const slot = boxSlot(from.peer, this.selfBytes, members)
     if (cur.secure == null || slot < 0) return settle(false, 'this peer has no box in that bundle')
-    const hash = toHex(shares.bundleHash)
-    let box: Uint8Array | undefined
-    for (let attempt = 1; box == null; attempt++) {
-      if (this.current !== cur || this.controller.signal.aborted) return
-      try {
-        box = await this.init.channel.fetchBlobRange(hash, slot * shares.boxBytes, shares.boxBytes, {
-          from: author, timeoutMs: ROUND_DEFAULTS.boxFetchTimeoutMs, signal: this.controller.signal
-        })
-      } catch (err) {
-        if (attempt >= ROUND_DEFAULTS.boxFetchTries || this.controller.signal.aborted) return settle(false, (err as Error).message)
-        await sleep(ROUND_DEFAULTS.boxRetryMs * attempt, this.controller.signal).catch(() => {})
-      }
+    let box: Uint8Array
+    try {
+      box = await fetchRangeRetrying(this.init.channel, toHex(shares.bundleHash), slot * shares.boxBytes, shares.boxBytes, {
+        from: author, timeoutMs: ROUND_DEFAULTS.boxFetchTimeoutMs, signal: this.controller.signal, tries: ROUND_DEFAULTS.boxFetchTries, retryMs: ROUND_DEFAULTS.boxRetryMs
+      })
+    } catch (err) {
+      return settle(false, (err as Error).message)
     }
     try {
       cur.secure.openBox(from, box)

@@ -656,9 +656,9 @@ export class RoundMachine {
   private afterShares (out: Effect[]): Effect[] {
     if (this.cohort == null) return out
     if (this.phase === Phase.Shares) {
+      if (!this.isLeader || this.shares.size < this.cohort.members.length) return out
       const settled = [...this.shares.entries()].every(([id, e]) => !this.direct(e) || this.boxes.has(id))
-      if (this.isLeader && this.shares.size >= this.cohort.members.length && settled) return this.publishMaskSet(out)
-      return out
+      return settled ? this.publishMaskSet(out) : out
     }
     return this.progress(out)
   }

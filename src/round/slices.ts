@@ -11,9 +11,9 @@
  * bit for bit the one the gossip-everything path gives. That makes redundancy free of ambiguity: if slice
  * k's sum has not been announced `backupMs` after aggregation starts, the next survivor in order (k+1)
  * computes and announces it too (once its own slice is done), then k+2 after 2·backupMs; after
- * SLICE_FALLBACK_STEPS steps every peer computes the slices still missing itself (the gossip-everything path, slice by slice). Two different announced
- * sums of one slice mean a bad (or broken) announcer: the peer computes that slice itself, uses its own
- * result and names the announcers that disagree with it.
+ * SLICE_FALLBACK_STEPS steps every peer computes the slices still missing itself (the gossip-everything
+ * path, slice by slice). Two different announced sums of one slice mean a bad (or broken) announcer: the
+ * peer computes that slice itself, uses its own result and names the announcers that disagree with it.
  *
  * What a slice owner learns is what every peer learns: slices of the unmasked sum. A range cannot be
  * checked against the blob's hash, so ranges are fetched from their author only.
@@ -298,19 +298,29 @@ export class SliceAggregation {
         const i = next++
         const s = survivors[i]
         // a stream reset or a busy peer is worth a retry before the slice is given up for now
-        for (let attempt = 1; ; attempt++) {
-          try {
-            parts[i] = words(await channel.fetchBlobRange(s.blobHash, 4 * start, 4 * (end - start), { from: s.id, timeoutMs: this.init.fetchTimeoutMs, signal }))
-            break
-          } catch (err) {
-            if (signal.aborted || attempt >= RANGE_TRIES) throw err
-            await sleep(RANGE_RETRY_MS * attempt, signal)
-          }
-        }
+        parts[i] = words(await fetchRangeRetrying(channel, s.blobHash, 4 * start, 4 * (end - start), {
+          from: s.id, timeoutMs: this.init.fetchTimeoutMs, signal, tries: RANGE_TRIES, retryMs: RANGE_RETRY_MS
+        }))
       }
     }
     await Promise.all(Array.from({ length: Math.min(RANGE_CONCURRENCY, survivors.length) }, worker))
     return ringSum(parts, end - start)
+  }
+}
+
+/**
+ * `channel.fetchBlobRange` from the blob's author, tried up to `tries` times, the n-th retry after
+ * n · `retryMs`; throws the last error (or at once when `signal` aborts).
+ */
+export async function fetchRangeRetrying (channel: SwarmChannel, hashHex: string, offset: number, length: number,
+  opts: { from: string, timeoutMs: number, signal: AbortSignal, tries: number, retryMs: number }): Promise<Uint8Array> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await channel.fetchBlobRange(hashHex, offset, length, { from: opts.from, timeoutMs: opts.timeoutMs, signal: opts.signal })
+    } catch (err) {
+      if (opts.signal.aborted || attempt >= opts.tries) throw err
+      await sleep(opts.retryMs * attempt, opts.signal)
+    }
   }
 }
 
