@@ -17,7 +17,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { RoundMachine, peerKey, rankKey, Phase, survivorsHash } from '../src/round/index.ts'
 import type { Effect, RoundParams, SecureAggregate, TimerName } from '../src/round/index.ts'
-import { SecureMember, boxSlot, bundleBlob, clipToNorm, recoverSum, ringInput, unmaskEntries } from '../src/round/secure.ts'
+import { SecureMember, boxSlot, bundleBlob, clipToNorm, openUnmaskBlob, recoverSum, ringInput, unmaskBlob, unmaskEntries } from '../src/round/secure.ts'
 import type { UnmaskEntry } from '../src/round/secure.ts'
 import { seededRandom } from '../src/net/link-peers.ts'
 import { majorityThreshold, ringSum } from '../src/secagg/index.ts'
@@ -194,12 +194,19 @@ function terminal (p: Peer): boolean {
 /** Small seeded PRNG for delivery order: the one the simulator links peers with. */
 export const seededRng = seededRandom
 
+/** Every direct Unmask blob any net published, by sha256 (hex): content-addressed, so one map serves all. */
+const UNMASK_BLOBS = new Map<string, Uint8Array>()
+
 export class SecureNet {
   now = 0
   readonly peers: Peer[]
   readonly byId = new Map<string, Peer>()
   /** Every message published in this attempt, in publication order. */
   readonly log: Published[] = []
+  /** Replaces the shares a direct Unmask fetch hands to peer `to` (tests of a bad blob). */
+  unmaskFetch?: (to: Peer, author: string, shares: Uint8Array[]) => Uint8Array[]
+  /** Direct Unmask blobs by hash (hex), with the peers that hold them. */
+  readonly unmaskBlobs = new Map<string, { bytes: Uint8Array, holders: Set<string> }>()
   private pending: Array<{ item: Published, to: Peer }> = []
   /** Deliveries the filter held back. */
   held: Array<{ item: Published, to: Peer }> = []
@@ -370,7 +377,28 @@ export class SecureNet {
         }
         case 'publish-unmask': {
           const shares = p.secure.unmaskShares(e.release, e.maskSet)
-          await this.publish(p, { ...this.header(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares } })
+          if (p.direct) {
+            // As the driver: the shares as a blob, its hash gossiped
+            const blob = unmaskBlob(shares)
+            const sharesHash = sha256(blob)
+            this.unmaskBlobs.set(toHex(sharesHash), { bytes: blob, holders: new Set([p.id]) })
+            UNMASK_BLOBS.set(toHex(sharesHash), blob)
+            await this.publish(p, { ...this.header(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares: [], sharesHash: sharesHash as Uint8Array<ArrayBuffer> } })
+            break
+          }
+          await this.publish(p, { ...this.header(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares, sharesHash: new Uint8Array(0) } })
+          break
+        }
+        case 'fetch-unmask': {
+          // As the driver's fetchUnmask: by hash, from any live peer that holds the blob (its author or a
+          // peer that fetched it)
+          const blob = this.unmaskBlobs.get(toHex(e.sharesHash))
+          const live = blob != null && [...blob.holders].some(id => this.byId.get(id)?.alive === true)
+          if (blob == null || !live) break
+          blob.holders.add(p.id)
+          const opened = openUnmaskBlob(blob.bytes, p.machine.maskSet!.list.length)
+          const shares = this.unmaskFetch?.(p, e.peer, opened) ?? opened
+          await this.run(p, p.machine.handle({ type: 'unmask-shares', peer: e.peer, survivorsHash: e.survivorsHash, shares }, this.now), 'unmask-shares')
           break
         }
         case 'set-timer':
@@ -499,7 +527,11 @@ export function unmasksIn (log: Published[]): Array<{ from: string, fromBytes: U
     const u = i.vm.message.unmask!
     const list = lists.get(toHex(u.survivorsHash))
     if (maskSet == null || list == null) throw new Error(`unmask of ${i.from} for a mask set or survivor list that is not in the log`)
-    return { from: i.from, fromBytes: i.vm.author.toMultihash().bytes, survivorsHash: u.survivorsHash, shares: unmaskEntries(maskSet, list, u.shares) }
+    // a direct Unmask's shares are in the blob its hash names
+    const blob = u.sharesHash.byteLength > 0 ? UNMASK_BLOBS.get(toHex(u.sharesHash)) : undefined
+    if (u.sharesHash.byteLength > 0 && blob == null) throw new Error(`unmask of ${i.from}: no blob ${toHex(u.sharesHash).slice(0, 16)}`)
+    const shares = blob != null ? openUnmaskBlob(blob, maskSet.length) : u.shares
+    return { from: i.from, fromBytes: i.vm.author.toMultihash().bytes, survivorsHash: u.survivorsHash, shares: unmaskEntries(maskSet, list, shares) }
   })
 }
 

@@ -479,7 +479,7 @@ function leaderUnmask (e: Equivocation, s: Survivors): RoundMessage {
   const inList = new Set(s.survivors.map(x => toHex(x.peer)))
   const dropped = e.maskSet.filter(m => !inList.has(toHex(m.peer))).map(m => m.peer)
   const shares = e.leader.secure.unmaskShares({ selfSeedSharesOf: s.survivors.map(x => x.peer), maskKeySharesOf: dropped }, e.maskSet.map(m => m.peer))
-  return e.msg({ unmask: { survivorsHash: e.hash(s) as any, shares } })
+  return e.msg({ unmask: { survivorsHash: e.hash(s) as any, shares, sharesHash: new Uint8Array(0) } })
 }
 
 /**
@@ -632,7 +632,7 @@ test('positional shares (wire version 3): an Unmask needs one slot per mask-set 
   await e.net.pump()
   const n = e.maskSet.length
   const unmask = async (shares: Uint8Array[]): Promise<{ action: string, reason?: string }> =>
-    p.machine.validate(await openMessage(await sealMessage(e.leader.ident.key, e.msg({ unmask: { survivorsHash: e.hash(e.l1) as any, shares: shares as any } })))) as any
+    p.machine.validate(await openMessage(await sealMessage(e.leader.ident.key, e.msg({ unmask: { survivorsHash: e.hash(e.l1) as any, shares: shares as any, sharesHash: new Uint8Array(0) } })))) as any
   const share = (k: number): Uint8Array => new Uint8Array(33).fill(k + 1)
   const short = await unmask(Array.from({ length: n - 1 }, (_, k) => share(k)))
   assert.equal(short.action, 'reject')
@@ -718,4 +718,60 @@ test('direct shares (wire version 4): a Shares message carries inline boxes or a
   fresh.openBox(from, cut(slot))
   assert.equal(fresh.holds(x.bytes), true)
   assert.equal(boxSlot(x.bytes, x.bytes, cohort.members), -1, 'an author has no box of its own')
+})
+
+test('direct Unmask (wire version 5): shares travel as a blob named by a signed hash; inline or hash, never both; a blob that does not fit the mask set is not counted', async () => {
+  const idents = byRank((await identities()).slice(0, 7), 0)
+  const cfg: RoundConfig = { attempt: 0, cohortSize: 7, minSurvivors: 2, modelLength: 16, secureThreshold: 0, clipNorm: 1, weightCap: 100, direct: true }
+  const rng = seededRng(21)
+  const peers = idents.map(id => makePeer(id, cfg, { delta: randomDelta(16, 0.05, rng), examples: 10 }))
+  const p = peers[1]
+  // p gets a short blob for the first Unmask it fetches (as if its author served garbage under that hash)
+  let spoiled: string | undefined
+  const net = new SecureNet(peers)
+  net.unmaskFetch = (to, author, shares) => {
+    if (to !== p || (spoiled != null && spoiled !== author)) return shares
+    spoiled = author
+    return shares.slice(1)
+  }
+  await net.start()
+  await net.settle()
+  assert.ok(spoiled != null, 'p fetched an Unmask')
+  assertExactSum(net, peers, 'direct unmask')
+  const t = expectedThreshold(cfg, 7)
+  const unmasks = net.log.filter(i => i.vm.message.unmask != null).map(i => i.vm.message.unmask!)
+  assert.ok(unmasks.length >= t, `${unmasks.length} Unmask messages`)
+  for (const u of unmasks) {
+    assert.equal(u.shares.length, 0, 'no inline shares')
+    assert.equal(u.sharesHash.byteLength, 32)
+  }
+  // what the blobs carry is what an inline Unmask would: one slot per mask-set member, never both kinds
+  assertNeverBothKinds(net.log, new Set(peers.map(q => q.id)))
+  for (const u of unmasksIn(net.log)) assert.ok(u.shares.length > 0, `${u.from} released shares`)
+  // p did not count the short blob and named its author; it aggregated from the others
+  const list = p.machine.survivors!
+  assert.equal(p.machine.unmasks.get(toHex(list.hash))?.has(spoiled) ?? false, false)
+  assert.ok(p.effects.some(e => e.trigger === 'unmask-shares' && e.effect.type === 'penalize' && e.effect.peer === spoiled), 'p named the author of the short blob')
+  // shares for an author p never saw a hash from are ignored
+  assert.deepEqual(p.machine.handle({ type: 'unmask-shares', peer: 'nobody', survivorsHash: list.hash, shares: [] }, net.now), [])
+
+  // validation of the two forms, against a machine that holds the list
+  const x = peers.find(q => q !== p && !(p.machine.unmasks.get(toHex(list.hash))?.has(q.id) ?? false))
+  const author = x ?? peers[2]
+  const q = p.machine.params
+  const verdict = async (body: Record<string, unknown>): Promise<{ action: string, reason?: string }> => {
+    p.machine.unmasks.get(toHex(list.hash))?.delete(author.id) // (otherwise a duplicate)
+    return p.machine.validate(await openMessage(await sealMessage(author.ident.key, { task: q.task as any, round: q.round, attempt: q.attempt, base: q.base as any, unmask: { survivorsHash: list.hash, shares: [], sharesHash: new Uint8Array(0), ...body } as any }))) as any
+  }
+  const share = new Uint8Array(33).fill(5)
+  assert.equal((await verdict({ shares: Array.from({ length: 7 }, () => share) })).action, 'accept', 'inline form')
+  const refused: Array<[Record<string, unknown>, RegExp]> = [
+    [{ shares: Array.from({ length: 7 }, () => share), sharesHash: new Uint8Array(32) }, /both inline shares and a shares hash/],
+    [{ sharesHash: new Uint8Array(31) }, /shares hash must be 32 bytes/]
+  ]
+  for (const [body, reason] of refused) {
+    const v = await verdict(body)
+    assert.equal(v.action, 'reject')
+    assert.match(v.reason ?? '', reason)
+  }
 })

@@ -203,3 +203,114 @@ test('a backup whose own slice is not done yet leaves the missing slice to the n
   assert.ok(!slice1.includes(busy), `the busy backup computed slice 1 too: ${JSON.stringify(slice1)}`)
   assert.ok(announcedBy(busy).includes(busy), 'the busy survivor computed its own slice')
 })
+
+test('an announced sum that could not be fetched is fetched again, not recomputed from every survivor\'s range', async (t) => {
+  const n = 5
+  const d = 20_000
+  const { peers, sum, masks, hashes } = await slicePeers(n, d, t)
+  const signal = AbortSignal.timeout(60_000)
+  const flaky = 3 // its first fetch of every announced sum fails (a stream reset on a busy machine)
+  const real = peers[flaky].channel
+  const failedOnce = new Set<string>()
+  let ranges = 0
+  peers[flaky].channel = {
+    ...real,
+    fetchBlob: async (...args: Parameters<typeof real.fetchBlob>) => {
+      if (!failedOnce.has(args[0])) {
+        failedOnce.add(args[0])
+        throw new Error('stream reset (test)')
+      }
+      return await real.fetchBlob(...args)
+    },
+    fetchBlobRange: async (...args: Parameters<typeof real.fetchBlobRange>) => {
+      ranges++
+      return await real.fetchBlobRange(...args)
+    }
+  }
+  // backups and the fallback step come before the first retry (1 s): without retries the flaky peer
+  // would compute the other slices from ranges
+  for (let i = 0; i < n; i++) aggregationOf(peers, i, d, hashes, signal, 200)
+  const results = await Promise.all(peers.map(async p => await p.aggregation!.run(masks)))
+  for (const r of results) assert.deepEqual(r, sum)
+  // every slice came either from a sum it fetched on the second try or from its own computation (its
+  // own slice, or another as a backup when that owner was late): never recomputed after a failed fetch
+  const computed = peers[flaky].logs.filter(l => l.startsWith('announced ')).length
+  const firstTries = peers[flaky].logs.filter(l => l.includes('(try 1 of 3)')).length
+  assert.ok(firstTries >= 1, 'some sum failed at first')
+  assert.equal(firstTries, failedOnce.size)
+  assert.ok(!peers[flaky].logs.some(l => l.includes('(try 2 of 3)')), peers[flaky].logs.join('\n'))
+  assert.equal(computed + failedOnce.size, n, peers[flaky].logs.join('\n'))
+  assert.equal(ranges, n * computed, `the flaky peer fetched ${ranges} ranges for ${computed} slice(s)`)
+})
+
+test('a sum announced in an absent owner\'s name that nobody holds is given up after its tries, and the slice computed', async (t) => {
+  const n = 5
+  const d = 20_000
+  const { peers, sum, masks, hashes } = await slicePeers(n, d, t)
+  const signal = AbortSignal.timeout(60_000)
+  const absent = 1
+  for (let i = 0; i < n; i++) if (i !== absent) aggregationOf(peers, i, d, hashes, signal, 300)
+  const nowhere = new Uint8Array(32).fill(7)
+  for (const q of peers) q.aggregation?.offer(absent, nowhere, peers[absent].id)
+  const results = await Promise.all(peers.filter((_, i) => i !== absent).map(async p => await p.aggregation!.run(masks)))
+  for (const r of results) assert.deepEqual(r, sum)
+  for (const [i, p] of peers.entries()) {
+    if (i === absent) continue
+    const tries = p.logs.filter(l => l.startsWith(`slice ${absent}: could not fetch the announced sum 0707`))
+    // either it gave up after 3 tries and computed the slice, or a backup's sum arrived in between
+    assert.ok(tries.length <= 3 && tries.length >= 1, `peer ${i}: ${p.logs.join(' | ')}`)
+  }
+  const computed = peers.filter((p, i) => i !== absent && p.logs.includes(`announced ${absent}`))
+  assert.ok(computed.length >= 1, 'a backup computed the absent owner\'s slice')
+  assert.ok(peers.some(p => p.logs.some(l => l.includes('(try 3 of 3)'))), 'some peer tried the unheld sum three times before computing')
+})
+
+test('a peer outside the survivor list waits past the survivors\' fallback step for their sums before computing a slice', async (t) => {
+  const n = 4
+  const d = 20_000
+  const { peers, sum, masks, hashes } = await slicePeers(n, d, t)
+  const signal = AbortSignal.timeout(60_000)
+  const backupMs = 300
+  // every survivor is slow (a crowded machine): its ranges take 1.2 s, past the 0.9 s fallback step
+  for (const p of peers) {
+    const real = p.channel
+    p.channel = {
+      ...real,
+      fetchBlobRange: async (...args: Parameters<typeof real.fetchBlobRange>) => {
+        await new Promise(resolve => setTimeout(resolve, 1200))
+        return await real.fetchBlobRange(...args)
+      }
+    }
+  }
+  const node = await createPeerNode({ listen: [memoryAddress()], transports: ['memory'] })
+  t.after(async () => { await node.stop() })
+  const real = createSwarmChannel(node, { taskId: 'ab'.repeat(32) })
+  t.after(async () => { await real.close() })
+  for (const q of peers) real.learnAddresses(q.id, q.channel.addresses())
+  await node.dial(peers[0].node.getMultiaddrs()[0])
+  let ranges = 0
+  const channel: SwarmChannel = { ...real, fetchBlobRange: async (...args) => { ranges++; return await real.fetchBlobRange(...args) } }
+  const logs: string[] = []
+  const follower = new SliceAggregation({
+    channel,
+    survivors: peers.map((q, j) => ({ id: q.id, blobHash: hashes[j] })),
+    length: d,
+    selfId: node.peerId.toString(),
+    announce: async () => { throw new Error('a follower announced') },
+    backupMs,
+    fetchTimeoutMs: 10_000,
+    signal,
+    log: line => logs.push(line)
+  })
+  for (let i = 0; i < n; i++) aggregationOf(peers, i, d, hashes, signal, backupMs)
+  const others: SlicePeer[] = [...peers, { node, channel, id: node.peerId.toString(), aggregation: follower, logs }]
+  // the follower hears every announcement, as gossip would deliver it
+  for (const p of peers) {
+    const a = p.aggregation!
+    const offer = a.offer.bind(a)
+    a.offer = (index, h, from) => { offer(index, h, from); if (p === peers[0]) follower.offer(index, h, from) }
+  }
+  const results = await Promise.all(others.map(async p => await p.aggregation!.run(masks)))
+  for (const r of results) assert.deepEqual(r, sum)
+  assert.equal(ranges, 0, `the follower computed slices itself (${ranges} ranges): ${logs.join(' | ')}`)
+})

@@ -48,8 +48,8 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
       gossip.setValidator(topic, async (msg) => await handler(msg.data, msg.propagationSource.toString()))
       gossip.subscribe(topic)
     },
-    async publish (data: Uint8Array, opts: RequestOptions = {}): Promise<void> {
-      await gossip.publish(topic, data, { signal: opts.signal })
+    async publish (data: Uint8Array, opts: RequestOptions & { flood?: boolean } = {}): Promise<void> {
+      await gossip.publish(topic, data, { signal: opts.signal, flood: opts.flood })
     },
     async waitForMesh (opts): Promise<boolean> {
       try {
@@ -70,7 +70,8 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
       return await fetchBlob(node, hash, { store, timeoutMs: opts.timeoutMs, signal: opts.signal, peers })
     },
     async fetchBlobRange (hash: string, offset: number, length: number, opts: RequestOptions & { from: string }): Promise<Uint8Array> {
-      return await fetchBlobRange(node, hash, offset, length, { peers: [peerIdFromString(opts.from)], store, timeoutMs: opts.timeoutMs, signal: opts.signal, log })
+      // one peer to ask: it gets the whole timeout
+      return await fetchBlobRange(node, hash, offset, length, { peers: [peerIdFromString(opts.from)], store, timeoutMs: opts.timeoutMs, peerTimeoutMs: opts.timeoutMs, signal: opts.signal, log })
     },
     addresses (): Uint8Array[] {
       return node.getMultiaddrs()

@@ -39,5 +39,7 @@ export const ROUND_DEFAULTS = {
    */
   boxFetchTries: 4,
   boxRetryMs: 500,
-  boxFetchTimeoutMs: 10_000
+  boxFetchTimeoutMs: 10_000,
+  /** Direct Unmask (same cohorts): tries to fetch a member's shares blob, each bounded by blobTimeoutMs. */
+  unmaskFetchTries: 3
 } as const

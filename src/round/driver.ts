@@ -9,7 +9,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { RoundMachine, peerKey } from './machine.ts'
 import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
-import { SecureMember, boxSlot, bundleBlob, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
+import { SecureMember, boxSlot, bundleBlob, openUnmaskBlob, unmaskBlob, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
 import { SliceAggregation, fetchRangeRetrying, usesSlices } from './slices.ts'
 import { createPrivacyLedger } from '../dp/ledger.ts'
 import type { LedgerEntry, PrivacyLedger } from '../dp/ledger.ts'
@@ -27,7 +27,7 @@ import { bytesEqual, compareBytes, float32Bytes, float32FromBytes, fromHex, sha2
 import { applyAverage, fedAvg } from '../aggregate/fedavg.ts'
 import type { WeightedUpdate } from '../aggregate/fedavg.ts'
 import type { Task } from '../config/types.ts'
-import { DEFAULT_SLICE_FROM } from '../config/constants.ts'
+import { DEFAULT_SLICE_FROM, DEFAULT_TIMEOUTS } from '../config/constants.ts'
 import { LINK_FIELDS, chainEndingAt, linkProblem, rankChains } from './chain.ts'
 import type { ChainAnswer, ChainCandidate, ChainLink } from './chain.ts'
 import { openChainPage, signChainPage } from './chain-wire.ts'
@@ -387,6 +387,9 @@ export class RoundDriver {
       case 'publish-unmask':
         void this.publishUnmask(cur, e.release, e.maskSet, e.survivorsHash)
         return
+      case 'fetch-unmask':
+        void this.fetchUnmask(cur, e.peer, e.survivorsHash, e.sharesHash, cur.machine.maskSet?.list.length ?? 0)
+        return
       case 'set-timer': {
         clearTimeout(cur.timers.get(e.name))
         cur.timers.set(e.name, setTimeout(() => { if (this.current === cur) this.feed({ type: 'timer', name: e.name }) }, e.ms))
@@ -436,7 +439,10 @@ export class RoundDriver {
     const vm = await openMessage(bytes, Infinity)
     this.accept(vm)
     try {
-      await this.init.channel.publish(bytes)
+      // The leader's cohort, mask set and survivor list: every peer needs them and only the leader sends
+      // them, so they go to every connected peer at once rather than hop by hop through the mesh.
+      const flood = message.cohort != null || message.maskSet != null || message.survivors != null
+      await this.init.channel.publish(bytes, flood ? { flood } : undefined)
     } catch (err) {
       this.log(`publish failed: ${(err as Error).message}`)
     }
@@ -518,7 +524,43 @@ export class RoundDriver {
     if (cur.boxFetches.size > 0) await Promise.all(cur.boxFetches.values())
     if (this.current !== cur) return
     const shares = cur.secure.unmaskShares(release, maskSet)
-    await this.publish({ ...this.header(cur), unmask: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, shares } })
+    if (this.sliced(maskSet.length)) {
+      // Direct: the shares stay here as one blob, fetched by hash by every peer (and served on by those
+      // that have it), instead of gossiping them to every peer several times over.
+      const sharesHash = fromHex(this.init.channel.putBlob(unmaskBlob(shares)))
+      await this.publish({ ...this.header(cur), unmask: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, shares: [], sharesHash: sharesHash as Uint8Array<ArrayBuffer> } })
+      return
+    }
+    await this.publish({ ...this.header(cur), unmask: { survivorsHash: survivorsHash as Uint8Array<ArrayBuffer>, shares, sharesHash: new Uint8Array(0) } })
+  }
+
+  /**
+   * Direct Unmask: fetches `peer`'s shares blob by hash (from it first, then from any peer that has it),
+   * checks it fits the mask set and hands the shares to the machine. Never throws: an Unmask that cannot
+   * be had is one fewer (spare unmaskers stand in if too few remain).
+   */
+  private async fetchUnmask (cur: Current, peer: string, survivorsHash: Uint8Array, sharesHash: Uint8Array, members: number): Promise<void> {
+    const hex = toHex(sharesHash)
+    let bytes: Uint8Array | undefined
+    for (let attempt = 1; attempt <= ROUND_DEFAULTS.unmaskFetchTries && bytes == null && this.current === cur; attempt++) {
+      try {
+        bytes = this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { prefer: [peer], timeoutMs: this.patient(ROUND_DEFAULTS.blobTimeoutMs), signal: this.controller.signal })
+      } catch (err) {
+        if (this.controller.signal.aborted || this.current !== cur) return
+        this.log(`round ${this.round}: unmask shares of ${peer} (try ${attempt} of ${ROUND_DEFAULTS.unmaskFetchTries}): ${(err as Error).message}`)
+        if (attempt < ROUND_DEFAULTS.unmaskFetchTries) await sleep(ROUND_DEFAULTS.boxRetryMs * attempt, this.controller.signal).catch(() => {})
+      }
+    }
+    if (bytes == null || this.current !== cur) return
+    let shares: Uint8Array[]
+    try {
+      shares = openUnmaskBlob(bytes, members)
+    } catch (err) {
+      this.log(`round ${this.round}: peer ${peer} misbehaved: ${(err as Error).message}`)
+      this.init.channel.penalise?.(peer, ROUND_DEFAULTS.mismatchPenalty)
+      return
+    }
+    this.feed({ type: 'unmask-shares', peer, survivorsHash, shares })
   }
 
   private openShares (cur: Current, from: Member, shares: Shares, members: Member[]): void {
@@ -551,7 +593,7 @@ export class RoundDriver {
     let box: Uint8Array
     try {
       box = await fetchRangeRetrying(this.init.channel, toHex(shares.bundleHash), slot * shares.boxBytes, shares.boxBytes, {
-        from: author, timeoutMs: ROUND_DEFAULTS.boxFetchTimeoutMs, signal: this.controller.signal, tries: ROUND_DEFAULTS.boxFetchTries, retryMs: ROUND_DEFAULTS.boxRetryMs
+        from: author, timeoutMs: this.patient(ROUND_DEFAULTS.boxFetchTimeoutMs), signal: this.controller.signal, tries: ROUND_DEFAULTS.boxFetchTries, retryMs: ROUND_DEFAULTS.boxRetryMs
       })
     } catch (err) {
       return settle(false, (err as Error).message)
@@ -851,7 +893,7 @@ export class RoundDriver {
       return u.vector
     }
     const hex = toHex(u.blobHash)
-    return this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { signal: this.controller.signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
+    return this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { signal: this.controller.signal, timeoutMs: this.patient(ROUND_DEFAULTS.blobTimeoutMs) })
   }
 
   private async vectorOf (vm: VerifiedMessage): Promise<Float32Array> {
@@ -945,6 +987,15 @@ export class RoundDriver {
   }
 
   /**
+   * A fetch timeout of the defaults stretched like the task's `survivorsMs` over its default (never
+   * shortened): a task, or a simulation of many peers on one machine, that gives peers longer to answer
+   * in a phase gives a single fetch longer too.
+   */
+  private patient (ms: number): number {
+    return Math.round(ms * Math.max(1, this.init.task.timeouts.survivorsMs / DEFAULT_TIMEOUTS.survivorsMs))
+  }
+
+  /**
    * The slice aggregation of survivor list `list` (its updates in peer order); made when the list
    * arrives, so that this survivor's own slice is fetched while the Ack and Unmask phases run.
    */
@@ -959,7 +1010,7 @@ export class RoundDriver {
         await this.publish({ ...this.header(cur), sliceSum: { survivorsHash: list.hash as Uint8Array<ArrayBuffer>, index, count, sumHash: sumHash as Uint8Array<ArrayBuffer> } })
       },
       backupMs: Math.max(1000, Math.round(t.survivorsMs / 4)),
-      fetchTimeoutMs: ROUND_DEFAULTS.blobTimeoutMs,
+      fetchTimeoutMs: this.patient(ROUND_DEFAULTS.blobTimeoutMs),
       signal: this.controller.signal,
       log: line => this.log(`round ${this.round}: ${line}`),
       onBadSum: (peer, index) => this.log(`round ${this.round}: peer ${peer} misbehaved: wrong sum of slice ${index}`)
@@ -1225,7 +1276,7 @@ export class RoundDriver {
     const hashHex = head.resultHash
     let params: Float32Array
     try {
-      const bytes = this.init.channel.getBlob(hashHex) ?? await this.init.channel.fetchBlob(hashHex, { signal, timeoutMs: ROUND_DEFAULTS.blobTimeoutMs })
+      const bytes = this.init.channel.getBlob(hashHex) ?? await this.init.channel.fetchBlob(hashHex, { signal, timeoutMs: this.patient(ROUND_DEFAULTS.blobTimeoutMs) })
       if (toHex(sha256(bytes)) !== hashHex) throw new DriverError('the bytes fetched do not have that hash')
       params = float32FromBytes(bytes)
       if (params.length !== this.params.length) throw new DriverError(`it has ${params.length} parameters, expected ${this.params.length}`)

@@ -18,7 +18,7 @@ import { Phase, assertTransition } from './phases.ts'
 import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
 import { RoundMessage, Cohort as CohortMsg, Survivors as SurvivorsMsg } from '../wire/messages.ts'
 import type { Member, Survivor, Shares as SharesMsg, MaskSet as MaskSetMsg, Unmask as UnmaskMsg, SliceSum as SliceSumMsg } from '../wire/messages.ts'
-import { ENCODING_FLOAT32, ENCODING_RING32, MAX_BOX_BYTES, MAX_COHORT, MAX_JOIN_ADDRS, MAX_JOIN_ADDR_BYTES, MIN_BOX_BYTES } from '../wire/constants.ts'
+import { ENCODING_FLOAT32, ENCODING_RING32, MAX_BOX_BYTES, MAX_COHORT, MAX_JOIN_ADDRS, MAX_JOIN_ADDR_BYTES, MIN_BOX_BYTES, UNMASK_SHARE_BYTES } from '../wire/constants.ts'
 import type { VerifiedMessage } from '../wire/envelope.ts'
 import { UnmaskGuard, majorityThreshold } from '../secagg/index.ts'
 import type { UnmaskRelease } from '../secagg/index.ts'
@@ -94,6 +94,8 @@ export type Effect =
   | { type: 'open-shares', from: Member, shares: SharesMsg, members: Member[] }
   /** Secure aggregation: publish this member's shares for the survivor list the guard released, positional over `maskSet`. */
   | { type: 'publish-unmask', survivorsHash: Uint8Array, release: UnmaskRelease, maskSet: Uint8Array[] }
+  /** Secure aggregation, direct Unmask: fetch `peer`'s shares blob (sha256 `sharesHash`) and report it with 'unmask-shares'. */
+  | { type: 'fetch-unmask', peer: string, survivorsHash: Uint8Array, sharesHash: Uint8Array }
   | { type: 'set-timer', name: TimerName, ms: number }
   | { type: 'clear-timer', name: TimerName }
   /** Gather these messages (updates, Shares bundles; by envelope hash) from peers. */
@@ -118,6 +120,8 @@ export type RoundEvent =
   | { type: 'aggregated', modelHash: Uint8Array }
   /** Direct shares: the driver fetched and opened (or gave up on) this member's box in `peer`'s bundle blob. */
   | { type: 'box', peer: string, opened: boolean }
+  /** A direct Unmask's shares, fetched by the hash `peer` signed (already checked against it) and split into slots. */
+  | { type: 'unmask-shares', peer: string, survivorsHash: Uint8Array, shares: Uint8Array[] }
 
 interface JoinInfo { peer: Uint8Array, id: string, rank: Uint8Array, encPub: Uint8Array, maskPub: Uint8Array }
 interface CohortInfo { leader: string, rank: number, members: Member[], memberIds: Set<string>, hash: Uint8Array, threshold: number }
@@ -187,6 +191,8 @@ export class RoundMachine {
   readonly acks = new Map<string, { peer: Uint8Array, hashes: Set<string> }>()
   /** Secure aggregation: Unmask messages by survivor-list hash (hex), then by author. */
   readonly unmasks = new Map<string, Map<string, UnmaskMessage>>()
+  /** Direct Unmasks whose shares blob is being fetched: survivor-list hash -> author -> (author bytes, blob hash). */
+  private readonly unmaskRefs = new Map<string, Map<string, { from: Uint8Array, sharesHash: Uint8Array }>>()
   guard?: UnmaskGuard
   abortReason?: string
   private maskSetPublished = false
@@ -399,15 +405,26 @@ export class RoundMachine {
     if (target == null) {
       return this.acks.get(vm.authorId)?.hashes.has(hex) === true ? { action: 'ignore', reason: 'duplicate unmask for an unknown list' } : { action: 'accept' }
     }
-    if (this.unmasks.get(hex)?.has(vm.authorId) === true) return { action: 'ignore', reason: 'duplicate unmask' }
+    if (this.unmasks.get(hex)?.has(vm.authorId) === true || this.unmaskRefs.get(hex)?.has(vm.authorId) === true) return { action: 'ignore', reason: 'duplicate unmask' }
+    if (u.sharesHash.byteLength > 0) {
+      // Direct: the shares are a blob fetched by this hash (checked when it arrives).
+      if (u.sharesHash.byteLength !== 32) return { action: 'reject', reason: 'unmask shares hash must be 32 bytes' }
+      if (u.shares.length > 0) return { action: 'reject', reason: 'unmask carries both inline shares and a shares hash' }
+      return { action: 'accept' }
+    }
     // Positional: one share per mask-set member, its kind set by the list (secure.ts, unmaskEntries).
     if (u.shares.length !== this.maskSet.list.length) {
       return { action: 'reject', reason: `unmask carries ${u.shares.length} shares for a mask set of ${this.maskSet.list.length}` }
     }
-    for (const share of u.shares) {
-      if (share.byteLength !== 33 && share.byteLength !== 0) return { action: 'reject', reason: 'unmask share must be 33 bytes (or empty)' }
+    return this.checkShareSlots(u.shares) ?? { action: 'accept' }
+  }
+
+  /** An Unmask's shares (inline or from its blob): every slot UNMASK_SHARE_BYTES or empty. */
+  private checkShareSlots (shares: readonly Uint8Array[]): Verdict | undefined {
+    for (const share of shares) {
+      if (share.byteLength !== UNMASK_SHARE_BYTES && share.byteLength !== 0) return { action: 'reject', reason: `unmask share must be ${UNMASK_SHARE_BYTES} bytes (or empty)` }
     }
-    return { action: 'accept' }
+    return undefined
   }
 
   /**
@@ -478,6 +495,8 @@ export class RoundMachine {
       case 'box':
         this.boxes.set(ev.peer, ev.opened)
         return this.phase === Phase.Shares ? this.afterShares(out) : out
+      case 'unmask-shares':
+        return this.onUnmaskShares(ev, out)
     }
   }
 
@@ -624,15 +643,40 @@ export class RoundMachine {
     if (m.unmask != null) {
       // Shares for a list imply an ack of it (and, for another list than ours, evidence of a conflict).
       const hex = toHex(m.unmask.survivorsHash)
-      if (this.lists.has(hex)) {
-        let byAuthor = this.unmasks.get(hex)
-        if (byAuthor == null) { byAuthor = new Map(); this.unmasks.set(hex, byAuthor) }
-        byAuthor.set(vm.authorId, { from: vm.author.toMultihash().bytes, shares: m.unmask.shares })
+      if (this.lists.has(hex) && m.unmask.sharesHash.byteLength > 0) {
+        // Direct: counted once its blob is here ('unmask-shares').
+        let refs = this.unmaskRefs.get(hex)
+        if (refs == null) { refs = new Map(); this.unmaskRefs.set(hex, refs) }
+        if (!refs.has(vm.authorId)) {
+          refs.set(vm.authorId, { from: vm.author.toMultihash().bytes, sharesHash: m.unmask.sharesHash })
+          out.push({ type: 'fetch-unmask', peer: vm.authorId, survivorsHash: m.unmask.survivorsHash, sharesHash: m.unmask.sharesHash })
+        }
+      } else if (this.lists.has(hex)) {
+        this.takeUnmask(hex, vm.authorId, vm.author.toMultihash().bytes, m.unmask.shares)
       }
       this.recordAck(vm, m.unmask.survivorsHash)
       return this.progress(out)
     }
     return out
+  }
+
+  private takeUnmask (hex: string, authorId: string, from: Uint8Array, shares: readonly Uint8Array[]): void {
+    let byAuthor = this.unmasks.get(hex)
+    if (byAuthor == null) { byAuthor = new Map(); this.unmasks.set(hex, byAuthor) }
+    byAuthor.set(authorId, { from, shares })
+  }
+
+  /** A direct Unmask's shares arrived: counted like inline ones if they fit the mask set. */
+  private onUnmaskShares (ev: { peer: string, survivorsHash: Uint8Array, shares: Uint8Array[] }, out: Effect[]): Effect[] {
+    const hex = toHex(ev.survivorsHash)
+    const ref = this.unmaskRefs.get(hex)?.get(ev.peer)
+    if (ref == null || this.maskSet == null || this.unmasks.get(hex)?.has(ev.peer) === true) return out
+    if (ev.shares.length !== this.maskSet.list.length || this.checkShareSlots(ev.shares) != null) {
+      out.push({ type: 'penalize', peer: ev.peer, reason: `its unmask blob does not fit a mask set of ${this.maskSet.list.length}` })
+      return out
+    }
+    this.takeUnmask(hex, ev.peer, ref.from, ev.shares)
+    return this.progress(out)
   }
 
   private recordAck (vm: VerifiedMessage, hash: Uint8Array): void {
@@ -818,7 +862,8 @@ export class RoundMachine {
         return `${got} members' shares in, but only ${least.shares} of them hold a share of the secret of ${peerKey(this.maskSet.list[least.index].peer)} (need ${this.cohort?.threshold ?? 0})`
       }
       if (this.phase === Phase.Aggregate) return `the survivors' sum was not computed before the deadline (${got} members' shares in)`
-      return `${this.guard?.conflicted === true ? 'conflicting survivor lists for this cohort: ' : ''}only ${got} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived${this.refused != null ? ` (this member refused to unmask: ${this.refused})` : ''}`
+      const unfetched = [...(this.unmaskRefs.get(toHex(this.survivors.hash))?.keys() ?? [])].filter(id => this.unmasks.get(toHex(this.survivors!.hash))?.has(id) !== true).length
+      return `${this.guard?.conflicted === true ? 'conflicting survivor lists for this cohort: ' : ''}only ${got} of the ${this.cohort?.threshold ?? 0} members' shares needed to unmask arrived${unfetched > 0 ? ` (${unfetched} more announced, their shares blob not fetched)` : ''}${this.refused != null ? ` (this member refused to unmask: ${this.refused})` : ''}`
     }
     return this.survivors == null ? 'no survivor list before the deadline' : 'could not gather the survivors\' updates'
   }

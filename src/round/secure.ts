@@ -21,6 +21,7 @@ import { bytesEqual, compareBytes, sha256, toHex } from '../wire/hash.ts'
 import { INT32_MAX } from '../secagg/constants.ts'
 import { addDiscreteGaussianNoise, memberNoiseVariance } from '../dp/discrete-noise.ts'
 import type { Member } from '../wire/messages.ts'
+import { UNMASK_SHARE_BYTES } from '../wire/constants.ts'
 
 /** `UnmaskEntry.kind`: a share of a survivor's self-mask seed b_s. */
 export const SHARE_SELF_SEED = 1
@@ -343,6 +344,33 @@ export async function recoverSum (init: RecoverInit): Promise<Uint32Array> {
 export function boxSlot (sender: Uint8Array, recipient: Uint8Array, members: readonly Member[]): number {
   if (!members.some(m => bytesEqual(m.peer, sender))) return -1
   return members.filter(m => !bytesEqual(m.peer, sender)).findIndex(m => bytesEqual(m.peer, recipient))
+}
+
+/**
+ * A direct Unmask's blob: one UNMASK_SHARE_BYTES slot per mask-set member in the Unmask's order, all
+ * zeros where the member released no share (a share's last byte, its x-coordinate, is never 0).
+ */
+export function unmaskBlob (shares: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(UNMASK_SHARE_BYTES * shares.length)
+  shares.forEach((share, k) => {
+    if (share.byteLength === 0) return
+    if (share.byteLength !== UNMASK_SHARE_BYTES) throw new SecureRoundError(`unmask share ${k} has ${share.byteLength} bytes, not ${UNMASK_SHARE_BYTES}`)
+    bytes.set(share, k * UNMASK_SHARE_BYTES)
+  })
+  return bytes
+}
+
+/** The shares of an `unmaskBlob` for a mask set of `members` (empty where the slot is all zeros); throws on a wrong size or x-coordinate. */
+export function openUnmaskBlob (bytes: Uint8Array, members: number): Array<Uint8Array<ArrayBuffer>> {
+  if (bytes.byteLength !== UNMASK_SHARE_BYTES * members) {
+    throw new SecureRoundError(`unmask blob of ${bytes.byteLength} bytes for a mask set of ${members} (${UNMASK_SHARE_BYTES} bytes each)`)
+  }
+  return Array.from({ length: members }, (_, k) => {
+    const slot = bytes.slice(k * UNMASK_SHARE_BYTES, (k + 1) * UNMASK_SHARE_BYTES)
+    if (slot.every(b => b === 0)) return new Uint8Array(0)
+    if (slot[UNMASK_SHARE_BYTES - 1] === 0) throw new SecureRoundError(`unmask blob slot ${k} is not a share (x-coordinate 0)`)
+    return slot
+  })
 }
 
 /** A bundle blob: the boxes back to back, box k at [k · size, (k + 1) · size). Every box must have that one size. */

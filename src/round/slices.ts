@@ -11,9 +11,12 @@
  * bit for bit the one the gossip-everything path gives. That makes redundancy free of ambiguity: if slice
  * k's sum has not been announced `backupMs` after aggregation starts, the next survivor in order (k+1)
  * computes and announces it too (once its own slice is done), then k+2 after 2·backupMs; after
- * SLICE_FALLBACK_STEPS steps every peer computes the slices still missing itself (the gossip-everything
- * path, slice by slice). Two different announced sums of one slice mean a bad (or broken) announcer: the
- * peer computes that slice itself, uses its own result and names the announcers that disagree with it.
+ * SLICE_FALLBACK_STEPS steps every survivor computes the slices still missing itself (the
+ * gossip-everything path, slice by slice), and a peer outside the list (a follower) after
+ * FOLLOWER_FALLBACK_STEPS. An announced sum whose fetch failed is tried again (any peer that fetched it
+ * serves it too) before a peer computes that slice from every survivor's range, count times the bytes.
+ * Two different announced sums of one slice mean a bad (or broken) announcer: the peer computes that
+ * slice itself, uses its own result and names the announcers that disagree with it.
  *
  * What a slice owner learns is what every peer learns: slices of the unmasked sum. A range cannot be
  * checked against the blob's hash, so ranges are fetched from their author only.
@@ -26,11 +29,18 @@ import { fromHex, toHex, uint32Bytes, uint32FromBytes } from '../wire/hash.ts'
 
 /** Steps of `backupMs` after which every peer computes the missing slices itself (primary + 2 backups before). */
 export const SLICE_FALLBACK_STEPS = 3
+/** Steps of `backupMs` after which a peer that is not a survivor computes a slice nobody announced. */
+export const FOLLOWER_FALLBACK_STEPS = 2 * SLICE_FALLBACK_STEPS
 /** Ranges one owner fetches at once. */
 const RANGE_CONCURRENCY = 8
 /** Tries per range (streams get reset under load), the n-th retry after n · RANGE_RETRY_MS. */
 const RANGE_TRIES = 3
 const RANGE_RETRY_MS = 250
+/** Announced slice sums one peer fetches at once (every peer fetches every sum: count streams each). */
+const SUM_CONCURRENCY = 8
+/** Tries per announced sum before this peer computes the slice itself; the n-th retry after 2^(n-1) · SUM_RETRY_MS. */
+const SUM_TRIES = 3
+const SUM_RETRY_MS = 1000
 
 /** Words [start, end) of slice `index` of `count` over a vector of `length` words. */
 export function sliceBounds (length: number, count: number, index: number): { start: number, end: number } {
@@ -106,6 +116,8 @@ export class SliceAggregation {
   private readonly ownSettled: Promise<void>
   private settleOwn: () => void = () => {}
   private ownDone = false
+  /** Bounds the announced sums fetched at once. */
+  private readonly sumFetches = new Limiter(SUM_CONCURRENCY)
 
   constructor (init: SliceAggregationInit) {
     this.init = init
@@ -162,8 +174,10 @@ export class SliceAggregation {
 
   /** When this peer starts computing slice k itself (ms after the start). */
   private computeAt (k: number): number {
-    const step = this.position >= 0 ? backupStep(this.position, k, this.count) : Infinity
-    return Math.min(step, SLICE_FALLBACK_STEPS) * this.init.backupMs
+    // A peer outside the survivor list has no part in the sum and the whole list ahead of it: it
+    // computes a slice nobody announced only after the survivors' own fallback step has passed too.
+    if (this.position < 0) return FOLLOWER_FALLBACK_STEPS * this.init.backupMs
+    return Math.min(backupStep(this.position, k, this.count), SLICE_FALLBACK_STEPS) * this.init.backupMs
   }
 
   /**
@@ -184,7 +198,12 @@ export class SliceAggregation {
     const { start, end } = sliceBounds(this.init.length, this.count, k)
     const bytes = 4 * (end - start)
     const started = Date.now()
-    const tried = new Set<string>()
+    // Announced sums whose fetch failed: failures so far and when to try again. A sum is 1/count of the
+    // vector and any peer that fetched it can serve it, so it is retried (SUM_TRIES times, backing off)
+    // before this peer computes the slice from every survivor's range (count times the bytes): under
+    // load, giving up on a sum too early multiplies the load that made its fetch slow.
+    const failed = new Map<string, { fails: number, at: number }>()
+    const retryable = (): boolean => [...st.offers.keys()].some(hex => (failed.get(hex)?.fails ?? 0) < SUM_TRIES)
     for (;;) {
       signal.throwIfAborted()
       if (st.offers.size > 1) return await this.settleConflict(k)
@@ -200,28 +219,36 @@ export class SliceAggregation {
       }
       let next = started + this.computeAt(k)
       for (const [hex, from] of st.offers) {
-        if (tried.has(hex)) continue
-        const at = started + Math.min(...from.map(p => this.takenAfter(p, k)))
+        const f = failed.get(hex)
+        if (f != null && f.fails >= SUM_TRIES) continue
+        const at = Math.max(f?.at ?? 0, started + Math.min(...from.map(p => this.takenAfter(p, k))))
         if (at > Date.now()) { next = Math.min(next, at); continue }
-        tried.add(hex)
         try {
-          const got = await this.init.channel.fetchBlob(hex, { prefer: from, timeoutMs: this.init.fetchTimeoutMs, signal })
+          const got = await this.sumFetches.run(async () => await this.init.channel.fetchBlob(hex, { prefer: from, timeoutMs: this.init.fetchTimeoutMs, signal }), signal)
           if (got.byteLength !== bytes) throw new SliceAggregationError(`${got.byteLength} bytes, expected ${bytes}`)
           if (st.offers.size > 1) return await this.settleConflict(k)
           return words(got)
         } catch (err) {
           if (signal.aborted) throw err
-          this.init.log(`slice ${k}: could not fetch the announced sum ${hex.slice(0, 16)}: ${(err as Error).message}`)
+          const fails = (f?.fails ?? 0) + 1
+          failed.set(hex, { fails, at: Date.now() + SUM_RETRY_MS * 2 ** (fails - 1) })
+          this.init.log(`slice ${k}: could not fetch the announced sum ${hex.slice(0, 16)} (try ${fails} of ${SUM_TRIES}): ${(err as Error).message}`)
         }
+        next = Date.now()
+        break
       }
       const wait = next - Date.now()
       if (wait <= 0 && next === started + this.computeAt(k)) {
         const fallbackAt = started + SLICE_FALLBACK_STEPS * this.init.backupMs
-        if (k !== this.position && !this.ownDone && Date.now() < fallbackAt) {
+        const waitFor = k !== this.position && !this.ownDone && Date.now() < fallbackAt
           // A backup takes on another's slice only once its own is done: in a swarm that is slow as a
           // whole (a busy machine) the owner is about as far along, and a second computation would only
           // add its ranges' bytes and work. From the fallback step on, every peer computes regardless.
-          await Promise.race([st.changed, this.ownSettled, sleep(fallbackAt - Date.now(), signal)])
+          ? Promise.race([st.changed, this.ownSettled, sleep(fallbackAt - Date.now(), signal)])
+          // An announced sum still worth another try comes first (its retry time is in `next`).
+          : k !== this.position && retryable() ? Promise.race([st.changed, sleep(SUM_RETRY_MS, signal)]) : undefined
+        if (waitFor != null) {
+          await waitFor
           continue
         }
         try {
@@ -231,12 +258,12 @@ export class SliceAggregation {
           // An author out of reach for now (or for good): take an announced sum, or try again later.
           this.own.delete(k)
           this.init.log(`slice ${k}: could not compute it: ${(err as Error).message}`)
-          tried.clear()
+          failed.clear()
           await Promise.race([st.changed, sleep(this.init.backupMs, signal)])
           continue
         }
       }
-      await Promise.race([st.changed, sleep(Math.max(0, wait), signal)])
+      if (wait > 0) await Promise.race([st.changed, sleep(wait, signal)])
     }
   }
 
@@ -275,6 +302,10 @@ export class SliceAggregation {
   private async computeSlice (k: number): Promise<Uint8Array> {
     const masks = this.masks
     if (masks == null) throw new SliceAggregationError('slice computed before the masks are known')
+    if (k !== this.position) {
+      const why = this.slices[k].offers.size > 1 ? 'two different sums announced' : this.position < 0 ? 'as a peer outside the list' : `as backup step ${backupStep(this.position, k, this.count)}`
+      this.init.log(`slice ${k}: computing it from every survivor's range (${why})`)
+    }
     const { start } = sliceBounds(this.init.length, this.count, k)
     const sum = unmaskSum(await this.maskedSlice(k), masks, start)
     const bytes = uint32Bytes(sum)
@@ -320,6 +351,38 @@ export async function fetchRangeRetrying (channel: SwarmChannel, hashHex: string
     } catch (err) {
       if (opts.signal.aborted || attempt >= opts.tries) throw err
       await sleep(opts.retryMs * attempt, opts.signal)
+    }
+  }
+}
+
+/** Runs at most `max` tasks at once; the others wait in order. */
+class Limiter {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+  constructor (private readonly max: number) {}
+
+  async run<T> (task: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    if (this.active >= this.max) {
+      await new Promise<void>((resolve, reject) => {
+        const go = (): void => { signal.removeEventListener('abort', onAbort); resolve() }
+        const onAbort = (): void => {
+          const i = this.waiting.indexOf(go)
+          if (i >= 0) this.waiting.splice(i, 1)
+          reject(signal.reason)
+        }
+        signal.throwIfAborted()
+        this.waiting.push(go)
+        signal.addEventListener('abort', onAbort, { once: true })
+      })
+    } else {
+      this.active++
+    }
+    try {
+      return await task()
+    } finally {
+      const next = this.waiting.shift()
+      if (next != null) next()
+      else this.active--
     }
   }
 }

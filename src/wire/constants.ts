@@ -38,3 +38,5 @@ export const ENCODING_RING32 = 2
  */
 export const MIN_BOX_BYTES = 29
 export const MAX_BOX_BYTES = 4096
+/** Bytes of one unmask share (a 32-byte secret's Shamir share: 32 y-bytes and the x-coordinate 1..255). */
+export const UNMASK_SHARE_BYTES = 33

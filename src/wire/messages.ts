@@ -676,6 +676,11 @@ export namespace RoundMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface RoundMessageUnmaskSharesHashFieldEvent {
+    field: '$.unmask.sharesHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface RoundMessageSliceSumSurvivorsHashFieldEvent {
     field: '$.sliceSum.survivorsHash'
     value: Uint8Array<ArrayBuffer>
@@ -704,7 +709,7 @@ export namespace RoundMessage {
     return decodeMessage(buf, RoundMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesFieldEvent | RoundMessageSharesBundleHashFieldEvent | RoundMessageSharesBoxBytesFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<RoundMessage>): Generator<RoundMessageTaskFieldEvent | RoundMessageRoundFieldEvent | RoundMessageAttemptFieldEvent | RoundMessageBaseFieldEvent | RoundMessageJoinEncPubFieldEvent | RoundMessageJoinMaskPubFieldEvent | RoundMessageJoinAddrsFieldEvent | RoundMessageCohortRankFieldEvent | RoundMessageCohortMembersPeerFieldEvent | RoundMessageCohortMembersEncPubFieldEvent | RoundMessageCohortMembersMaskPubFieldEvent | RoundMessageCohortThresholdFieldEvent | RoundMessageUpdateCohortHashFieldEvent | RoundMessageUpdateWeightFieldEvent | RoundMessageUpdateEncodingFieldEvent | RoundMessageUpdateLengthFieldEvent | RoundMessageUpdateVectorFieldEvent | RoundMessageUpdateBlobHashFieldEvent | RoundMessageUpdateScaleFieldEvent | RoundMessageSurvivorsCohortHashFieldEvent | RoundMessageSurvivorsSurvivorsPeerFieldEvent | RoundMessageSurvivorsSurvivorsUpdateHashFieldEvent | RoundMessageResultSurvivorsHashFieldEvent | RoundMessageResultModelHashFieldEvent | RoundMessageResultSurvivorsFieldEvent | RoundMessageResultEpsilonFieldEvent | RoundMessageResultCohortHashFieldEvent | RoundMessageSharesCohortHashFieldEvent | RoundMessageSharesSeedCommitFieldEvent | RoundMessageSharesBoxesFieldEvent | RoundMessageSharesBundleHashFieldEvent | RoundMessageSharesBoxBytesFieldEvent | RoundMessageMaskSetCohortHashFieldEvent | RoundMessageMaskSetMembersPeerFieldEvent | RoundMessageMaskSetMembersUpdateHashFieldEvent | RoundMessageAckSurvivorsHashFieldEvent | RoundMessageUnmaskSurvivorsHashFieldEvent | RoundMessageUnmaskSharesFieldEvent | RoundMessageUnmaskSharesHashFieldEvent | RoundMessageSliceSumSurvivorsHashFieldEvent | RoundMessageSliceSumIndexFieldEvent | RoundMessageSliceSumCountFieldEvent | RoundMessageSliceSumSumHashFieldEvent> {
     return streamMessage(buf, RoundMessage.codec(), opts)
   }
 }
@@ -2084,6 +2089,7 @@ export namespace Ack {
 export interface Unmask {
   survivorsHash: Uint8Array<ArrayBuffer>
   shares: Uint8Array<ArrayBuffer>[]
+  sharesHash: Uint8Array<ArrayBuffer>
 }
 
 export namespace Unmask {
@@ -2108,13 +2114,19 @@ export namespace Unmask {
           }
         }
 
+        if ((obj.sharesHash != null && obj.sharesHash.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.sharesHash)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           survivorsHash: uint8ArrayAlloc(0),
-          shares: []
+          shares: [],
+          sharesHash: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2133,6 +2145,10 @@ export namespace Unmask {
               }
 
               obj.shares.push(reader.bytes())
+              break
+            }
+            case 4: {
+              obj.sharesHash = reader.bytes()
               break
             }
             default: {
@@ -2176,6 +2192,13 @@ export namespace Unmask {
 
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.sharesHash`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2199,6 +2222,11 @@ export namespace Unmask {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface UnmaskSharesHashFieldEvent {
+    field: '$.sharesHash'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Unmask>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Unmask.codec())
   }
@@ -2207,7 +2235,7 @@ export namespace Unmask {
     return decodeMessage(buf, Unmask.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unmask>): Generator<UnmaskSurvivorsHashFieldEvent | UnmaskSharesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Unmask>): Generator<UnmaskSurvivorsHashFieldEvent | UnmaskSharesFieldEvent | UnmaskSharesHashFieldEvent> {
     return streamMessage(buf, Unmask.codec(), opts)
   }
 }

@@ -87,7 +87,7 @@ export const LIMIT_CASES: Record<string, () => Promise<void>> = {
   'Survivors.survivors': roundCase(MAX_COHORT, n => ({ survivors: { cohortHash: b(32, 3), survivors: Array.from({ length: n }, (_, i) => ({ peer: peer(i), updateHash: b(32, 4) })) } })),
   'Shares.boxes': roundCase(MAX_COHORT, n => ({ shares: { cohortHash: b(32, 3), seedCommit: b(32, 5), boxes: Array.from({ length: n }, () => b(29, 6)), bundleHash: new Uint8Array(0), boxBytes: 0 } })),
   'MaskSet.members': roundCase(MAX_COHORT, n => ({ maskSet: { cohortHash: b(32, 3), members: Array.from({ length: n }, (_, i) => ({ peer: peer(i), updateHash: b(32, 4) })) } })),
-  'Unmask.shares': roundCase(MAX_COHORT, n => ({ unmask: { survivorsHash: b(32, 3), shares: Array.from({ length: n }, () => b(33, 7)) } })),
+  'Unmask.shares': roundCase(MAX_COHORT, n => ({ unmask: { survivorsHash: b(32, 3), shares: Array.from({ length: n }, () => b(33, 7)), sharesHash: new Uint8Array(0) } })),
   'SyncRequest.have': async () => {
     const s = scenario('plain')
     const { channel } = idleDriver(s, await makeIdentity())

@@ -136,7 +136,7 @@ export const KNOWN_ISSUES: Record<string, { reason: string, check: () => Promise
       const before = heapAfterGc()
       for (let i = 0; i < 20; i++) {
         const big = new Uint8Array(200_000).fill(i + 1) as Uint8Array<ArrayBuffer>
-        const vm = await openMessage(await sealMessage(author.key, { ...header(tr.scenario), unmask: { survivorsHash: hash, shares: Array.from({ length: m.maskSet!.list.length }, (_, k) => k === 0 ? big : new Uint8Array(33) as Uint8Array<ArrayBuffer>) } }))
+        const vm = await openMessage(await sealMessage(author.key, { ...header(tr.scenario), unmask: { survivorsHash: hash, shares: Array.from({ length: m.maskSet!.list.length }, (_, k) => k === 0 ? big : new Uint8Array(33) as Uint8Array<ArrayBuffer>), sharesHash: new Uint8Array(0) } }))
         assert.equal(m.validate(vm).action, 'reject')
       }
       const kept = heapAfterGc() - before

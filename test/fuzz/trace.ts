@@ -145,7 +145,7 @@ export async function recordTrace (s: Scenario): Promise<Trace> {
           break
         }
         case 'publish-unmask':
-          await publish(p, { ...hdr(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares: p.secure!.unmaskShares(e.release, e.maskSet) } })
+          await publish(p, { ...hdr(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares: p.secure!.unmaskShares(e.release, e.maskSet), sharesHash: new Uint8Array(0) } })
           break
         case 'set-timer': p.timers.set(e.name, now + e.ms); break
         case 'clear-timer': p.timers.delete(e.name); break
