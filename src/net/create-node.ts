@@ -94,7 +94,7 @@ export interface PeerNodeInit {
   dialTimeoutMs?: number
   /** Largest gossip message payload (default and maximum 3.75 MiB: gossipsub's 4 MiB frame minus RPC overhead). */
   maxMessageBytes?: number
-  /** Send own gossip to every connected subscriber, not only the mesh (default false: see `pubsub.ts`). */
+  /** Send own gossip to every connected subscriber, not only the mesh (default true: see `pubsub.ts`). */
   floodPublish?: boolean
   /**
    * Run fedswarm's private Kademlia DHT (`/fedswarm/kad/1.0.0`) in server mode, so peers find each

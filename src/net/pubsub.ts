@@ -21,22 +21,17 @@
  * - `allowPublishToZeroTopicPeers: true`: publishing with nobody subscribed is not an exception;
  *   `publish` returns zero recipients and `createGossip` reports it.
  * - `fallbackToFloodsub: false`: all fedswarm peers speak gossipsub.
- * - Fewer duplicate bytes. Measured at 30 peers, cohort 30, secure aggregation (`fedswarm sim --peers 30
- *   --cohort 30 --rounds 2`, one run each; bytes a peer received a round on the wire, and in brackets the
- *   gossip payload, where a tally of every message gossipsub received showed each small message 5-6.6
- *   times): gossipsub's defaults 2.38 MB (0.61 MB); `floodPublish` off 2.19 MB (0.46); and
- *   `mcacheGossip` 1 2.11 MB (0.39). IDONTWANT for messages under gossipsub's 512 bytes too cut the payload
- *   5% more but not the bytes on the wire (2.11 MB), so that stays at the default.
- *   - `floodPublish` off by default (gossipsub's default is on): a peer's own messages go to its mesh
- *     peers (or fanout peers before it joined the mesh), as relayed messages do; flooding every
- *     connected subscriber made most of the other copies duplicates. The round driver waits for a mesh
- *     peer before its first publish, and a message a peer missed is pulled by the sync protocol. A
- *     message only its author can send and every peer needs (the leader's cohort, mask set and
- *     survivor list) is still flooded (`publish(…, { floodPublish: true })`): relayed, it depends on
- *     every peer on the way taking it, and a peer still in an earlier phase ignores (and does not
- *     forward) it; in one 50-peer run without this a member never got the survivor list.
- *   - `mcacheGossip` GOSSIP_HISTORY_GOSSIP (1; gossipsub's default 3): IHAVE advertises the messages
- *     of the last heartbeat only, not of the last three (IHAVE ids a peer received: 2,327 -> 1,005).
+ * - `floodPublish` (default on, gossipsub's default): a peer's own messages go to every connected
+ *   subscriber, so they do not depend on the mesh having formed or on every peer on the way taking them.
+ *   Off, it cut the bytes a peer received a round from 2.38 to 2.19 MB (30 peers, cohort 30, `fedswarm
+ *   sim --rounds 2`, one run each; a tally of every message gossipsub received showed each small message
+ *   5-6.6 times with it on), but with it off the chaos test with 15% gossip loss and up to 150 ms delay did
+ *   not finish its rounds within its 400 s (one run, not diagnosed further), so it stays on.
+ *   `publish(…, { floodPublish: true })` floods one message where the router's setting is off.
+ * - `mcacheGossip` GOSSIP_HISTORY_GOSSIP (1; gossipsub's default 3): IHAVE advertises the messages of
+ *   the last heartbeat only, not of the last three (IHAVE ids a peer received: 2,327 -> 1,005, and 2.19
+ *   -> 2.11 MB a round in the same runs with flooding off). Lost messages are still pulled by the round
+ *   driver's sync.
  * - peer scoring, by `publicNetwork` (see `pubsubScoreParams`):
  *   - false (simulations, local swarms; the default): gossipsub's default score parameters and
  *     thresholds, with loopback IPs exempt from the IP-colocation penalty, so a swarm of dozens
@@ -104,8 +99,7 @@ export interface PubSubInit {
   /** Largest inbound RPC frame (default and maximum 4 MiB, gossipsub's own send cap). */
   maxFrameBytes?: number
   /**
-   * Send own messages to every connected subscriber, not only mesh peers (default false: most of
-   * the copies were duplicates; see the header).
+   * Send own messages to every connected subscriber, not only mesh peers (default true: see the header).
    */
   floodPublish?: boolean
   /**
@@ -156,7 +150,7 @@ export function createPubSub (init: PubSubInit = {}): (components: GossipSubComp
     allowPublishToZeroTopicPeers: true,
     fallbackToFloodsub: false,
     emitSelf: false,
-    floodPublish: init.floodPublish ?? false,
+    floodPublish: init.floodPublish ?? true,
     mcacheGossip: GOSSIP_HISTORY_GOSSIP,
     maxInboundDataLength: init.maxFrameBytes ?? GOSSIP_MAX_FRAME_BYTES,
     ...withPenalties(pubsubScoreParams(init.publicNetwork === true), init.penalties)

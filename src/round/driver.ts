@@ -440,7 +440,7 @@ export class RoundDriver {
     this.accept(vm)
     try {
       // The leader's cohort, mask set and survivor list: every peer needs them and only the leader sends
-      // them, so they go to every connected peer at once rather than hop by hop through the mesh.
+      // them, so they go to every connected peer at once even where the router's floodPublish is off.
       const flood = message.cohort != null || message.maskSet != null || message.survivors != null
       await this.init.channel.publish(bytes, flood ? { flood } : undefined)
     } catch (err) {
