@@ -16,8 +16,6 @@ export const DEFAULT_DIAL_TIMEOUT_MS = 10_000
  * larger RPC is silently not sent. Receivers accept the same, so no honest frame is ever dropped.
  */
 export const GOSSIP_MAX_FRAME_BYTES = 4 * 1024 * 1024
-/** Heartbeats of messages an IHAVE advertises (gossipsub's default 3): see `pubsub.ts`. */
-export const GOSSIP_HISTORY_GOSSIP = 1
 
 /**
  * Room in one RPC frame for everything besides the payload: topic, author, seqno, signature,

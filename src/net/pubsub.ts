@@ -28,10 +28,9 @@
  *   5-6.6 times with it on), but with it off the chaos test with 15% gossip loss and up to 150 ms delay did
  *   not finish its rounds within its 400 s (one run, not diagnosed further), so it stays on.
  *   `publish(…, { floodPublish: true })` floods one message where the router's setting is off.
- * - `mcacheGossip` GOSSIP_HISTORY_GOSSIP (1; gossipsub's default 3): IHAVE advertises the messages of
- *   the last heartbeat only, not of the last three (IHAVE ids a peer received: 2,327 -> 1,005, and 2.19
- *   -> 2.11 MB a round in the same runs with flooding off). Lost messages are still pulled by the round
- *   driver's sync.
+ * - `mcacheGossip` stays at gossipsub's 3: with 1 (IHAVE over the last heartbeat only) a peer received
+ *   2.11 instead of 2.19 MB a round at 30 peers with flooding off, but the one cohort-50 bench run with
+ *   1 and flooding on formed cohorts of 3 after a failed first attempt (not diagnosed; session 10).
  * - peer scoring, by `publicNetwork` (see `pubsubScoreParams`):
  *   - false (simulations, local swarms; the default): gossipsub's default score parameters and
  *     thresholds, with loopback IPs exempt from the IP-colocation penalty, so a swarm of dozens
@@ -61,7 +60,7 @@ import type { GossipSubComponents, Message } from '@libp2p/gossipsub'
 import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { PeerId, TypedEventTarget } from '@libp2p/interface'
 import {
-  GOSSIP_HISTORY_GOSSIP, GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_FRAME_BYTES, GOSSIP_PUBLIC_GOSSIP_THRESHOLD, GOSSIP_PUBLIC_GRAYLIST_THRESHOLD,
+  GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_FRAME_BYTES, GOSSIP_PUBLIC_GOSSIP_THRESHOLD, GOSSIP_PUBLIC_GRAYLIST_THRESHOLD,
   GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD, GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT, GOSSIP_PUBLIC_PUBLISH_THRESHOLD
 } from './constants.ts'
 import type { PenaltyBox } from './penalties.ts'
@@ -151,7 +150,6 @@ export function createPubSub (init: PubSubInit = {}): (components: GossipSubComp
     fallbackToFloodsub: false,
     emitSelf: false,
     floodPublish: init.floodPublish ?? true,
-    mcacheGossip: GOSSIP_HISTORY_GOSSIP,
     maxInboundDataLength: init.maxFrameBytes ?? GOSSIP_MAX_FRAME_BYTES,
     ...withPenalties(pubsubScoreParams(init.publicNetwork === true), init.penalties)
   })
