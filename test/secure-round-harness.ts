@@ -205,8 +205,8 @@ export class SecureNet {
   readonly log: Published[] = []
   /** Replaces the shares a direct Unmask fetch hands to peer `to` (tests of a bad blob). */
   unmaskFetch?: (to: Peer, author: string, shares: Uint8Array[]) => Uint8Array[]
-  /** Direct Unmask blobs by hash (hex), with the peers that hold them. */
-  readonly unmaskBlobs = new Map<string, { bytes: Uint8Array, holders: Set<string> }>()
+  /** The peers that hold each direct Unmask blob in this net, by hash (hex); the bytes are in UNMASK_BLOBS. */
+  readonly unmaskHolders = new Map<string, Set<string>>()
   private pending: Array<{ item: Published, to: Peer }> = []
   /** Deliveries the filter held back. */
   held: Array<{ item: Published, to: Peer }> = []
@@ -381,7 +381,7 @@ export class SecureNet {
             // As the driver: the shares as a blob, its hash gossiped
             const blob = unmaskBlob(shares)
             const sharesHash = sha256(blob)
-            this.unmaskBlobs.set(toHex(sharesHash), { bytes: blob, holders: new Set([p.id]) })
+            this.unmaskHolders.set(toHex(sharesHash), new Set([p.id]))
             UNMASK_BLOBS.set(toHex(sharesHash), blob)
             await this.publish(p, { ...this.header(p), unmask: { survivorsHash: e.survivorsHash as Uint8Array<ArrayBuffer>, shares: [], sharesHash: sharesHash as Uint8Array<ArrayBuffer> } })
             break
@@ -392,11 +392,11 @@ export class SecureNet {
         case 'fetch-unmask': {
           // As the driver's fetchUnmask: by hash, from any live peer that holds the blob (its author or a
           // peer that fetched it)
-          const blob = this.unmaskBlobs.get(toHex(e.sharesHash))
-          const live = blob != null && [...blob.holders].some(id => this.byId.get(id)?.alive === true)
-          if (blob == null || !live) break
-          blob.holders.add(p.id)
-          const opened = openUnmaskBlob(blob.bytes, p.machine.maskSet!.list.length)
+          const holders = this.unmaskHolders.get(toHex(e.sharesHash))
+          const blob = UNMASK_BLOBS.get(toHex(e.sharesHash))
+          if (holders == null || blob == null || ![...holders].some(id => this.byId.get(id)?.alive === true)) break
+          holders.add(p.id)
+          const opened = openUnmaskBlob(blob, p.machine.maskSet!.list.length)
           const shares = this.unmaskFetch?.(p, e.peer, opened) ?? opened
           await this.run(p, p.machine.handle({ type: 'unmask-shares', peer: e.peer, survivorsHash: e.survivorsHash, shares }, this.now), 'unmask-shares')
           break

@@ -303,14 +303,9 @@ test('a peer outside the survivor list waits past the survivors\' fallback step 
     log: line => logs.push(line)
   })
   for (let i = 0; i < n; i++) aggregationOf(peers, i, d, hashes, signal, backupMs)
-  const others: SlicePeer[] = [...peers, { node, channel, id: node.peerId.toString(), aggregation: follower, logs }]
-  // the follower hears every announcement, as gossip would deliver it
-  for (const p of peers) {
-    const a = p.aggregation!
-    const offer = a.offer.bind(a)
-    a.offer = (index, h, from) => { offer(index, h, from); if (p === peers[0]) follower.offer(index, h, from) }
-  }
-  const results = await Promise.all(others.map(async p => await p.aggregation!.run(masks)))
+  // in `peers` from here on, the follower hears every announcement (as gossip would deliver it)
+  peers.push({ node, channel, id: node.peerId.toString(), aggregation: follower, logs })
+  const results = await Promise.all(peers.map(async p => await p.aggregation!.run(masks)))
   for (const r of results) assert.deepEqual(r, sum)
   assert.equal(ranges, 0, `the follower computed slices itself (${ranges} ranges): ${logs.join(' | ')}`)
 })

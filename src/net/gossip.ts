@@ -89,8 +89,7 @@ export interface Gossip {
   setValidator(topic: string, validator: Validator | undefined): void
   /** Calls `handler` for every accepted message on `topic`; returns a function that removes it. */
   onMessage(topic: string, handler: MessageHandler): () => void
-  /** `flood`: to every connected subscriber, not only mesh peers (overrides the router's `floodPublish`). */
-  publish(topic: string, data: Uint8Array, options?: { signal?: AbortSignal, flood?: boolean }): Promise<PublishResult>
+  publish(topic: string, data: Uint8Array, options?: { signal?: AbortSignal }): Promise<PublishResult>
   /** Resolves with the mesh size once the topic mesh has at least `minPeers` peers. */
   waitForMesh(topic: string, options?: WaitForMeshOptions): Promise<number>
   /** Connected peers that subscribe to `topic`. */
@@ -162,14 +161,14 @@ class GossipWrapper implements Gossip {
     return () => { this.handlers.get(topic)?.delete(handler) }
   }
 
-  async publish (topic: string, data: Uint8Array, options: { signal?: AbortSignal, flood?: boolean } = {}): Promise<PublishResult> {
+  async publish (topic: string, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<PublishResult> {
     options.signal?.throwIfAborted()
     if (data.byteLength > this.maxMessageBytes) {
       throw new MessageTooLargeError(topic, data.byteLength, this.maxMessageBytes)
     }
     let recipients: PeerId[]
     try {
-      ({ recipients } = await this.pubsub.publish(topic, data, options.flood === true ? { floodPublish: true } : undefined))
+      ({ recipients } = await this.pubsub.publish(topic, data))
     } catch (err) {
       throw new GossipError(`cannot publish ${data.byteLength} bytes on topic ${topic}: ${reasonOf(err)}`, { cause: err })
     }

@@ -27,7 +27,6 @@
  *   sim --rounds 2`, one run each; a tally of every message gossipsub received showed each small message
  *   5-6.6 times with it on), but with it off the chaos test with 15% gossip loss and up to 150 ms delay did
  *   not finish its rounds within its 400 s (one run, not diagnosed further), so it stays on.
- *   `publish(…, { floodPublish: true })` floods one message where the router's setting is off.
  * - `mcacheGossip` stays at gossipsub's 3: with 1 (IHAVE over the last heartbeat only) a peer received
  *   2.11 instead of 2.19 MB a round at 30 peers with flooding off, but the one cohort-50 bench run with
  *   1 and flooding on formed cohorts of 3 after a failed first attempt (not diagnosed; session 10).
@@ -89,8 +88,7 @@ export interface PubSubService extends TypedEventTarget<PubSubEvents> {
   getSubscribers(topic: string): PeerId[]
   /** Peer ids (strings) in our mesh for `topic`. */
   getMeshPeers(topic: string): string[]
-  /** `floodPublish` overrides the router's setting for this message. */
-  publish(topic: string, data: Uint8Array, opts?: { floodPublish?: boolean }): Promise<{ recipients: PeerId[] }>
+  publish(topic: string, data: Uint8Array): Promise<{ recipients: PeerId[] }>
   reportMessageValidationResult(msgId: string, propagationSource: string, acceptance: Acceptance): void
 }
 

@@ -20,11 +20,8 @@ export interface SwarmChannel {
    * envelope in `data` names and signs it).
    */
   listen (handler: (data: Uint8Array, via: string) => Promise<Verdict>): void
-  /**
-   * Publishes on the task topic; resolves even if no peer was subscribed yet. `flood`: to every connected
-   * subscriber, not only the mesh (for a message only this peer can send and every peer needs).
-   */
-  publish (data: Uint8Array, opts?: RequestOptions & { flood?: boolean }): Promise<void>
+  /** Publishes on the task topic; resolves even if no peer was subscribed yet. */
+  publish (data: Uint8Array, opts?: RequestOptions): Promise<void>
   /** Resolves once the task topic has at least `minPeers` peers, or after `timeoutMs`. */
   waitForMesh (opts: { minPeers: number, timeoutMs: number, signal?: AbortSignal }): Promise<boolean>
   putBlob (bytes: Uint8Array): string

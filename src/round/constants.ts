@@ -40,6 +40,6 @@ export const ROUND_DEFAULTS = {
   boxFetchTries: 4,
   boxRetryMs: 500,
   boxFetchTimeoutMs: 10_000,
-  /** Direct Unmask (same cohorts): tries to fetch a member's shares blob, each bounded by blobTimeoutMs. */
+  /** Direct Unmask (same cohorts): tries to fetch a member's shares blob, each bounded by blobTimeoutMs, the n-th retry after n · boxRetryMs. */
   unmaskFetchTries: 3
 } as const

@@ -11,6 +11,7 @@ import { RoundMachine, peerKey } from './machine.ts'
 import type { Effect, RoundEvent, SecureAggregate, TimerName, Verdict } from './machine.ts'
 import { SecureMember, boxSlot, bundleBlob, openUnmaskBlob, unmaskBlob, clipToNorm, effectiveNoiseMultiplier, recoverMasks, ringInput, ringScale } from './secure.ts'
 import { SliceAggregation, fetchRangeRetrying, usesSlices } from './slices.ts'
+import { retrying } from './retry.ts'
 import { createPrivacyLedger } from '../dp/ledger.ts'
 import type { LedgerEntry, PrivacyLedger } from '../dp/ledger.ts'
 import { dequantizeSum, ringSum, unmaskSum } from '../secagg/index.ts'
@@ -439,10 +440,7 @@ export class RoundDriver {
     const vm = await openMessage(bytes, Infinity)
     this.accept(vm)
     try {
-      // The leader's cohort, mask set and survivor list: every peer needs them and only the leader sends
-      // them, so they go to every connected peer at once even where the router's floodPublish is off.
-      const flood = message.cohort != null || message.maskSet != null || message.survivors != null
-      await this.init.channel.publish(bytes, flood ? { flood } : undefined)
+      await this.init.channel.publish(bytes)
     } catch (err) {
       this.log(`publish failed: ${(err as Error).message}`)
     }
@@ -541,17 +539,16 @@ export class RoundDriver {
    */
   private async fetchUnmask (cur: Current, peer: string, survivorsHash: Uint8Array, sharesHash: Uint8Array, members: number): Promise<void> {
     const hex = toHex(sharesHash)
-    let bytes: Uint8Array | undefined
-    for (let attempt = 1; attempt <= ROUND_DEFAULTS.unmaskFetchTries && bytes == null && this.current === cur; attempt++) {
-      try {
-        bytes = this.init.channel.getBlob(hex) ?? await this.init.channel.fetchBlob(hex, { prefer: [peer], timeoutMs: this.patient(ROUND_DEFAULTS.blobTimeoutMs), signal: this.controller.signal })
-      } catch (err) {
-        if (this.controller.signal.aborted || this.current !== cur) return
-        this.log(`round ${this.round}: unmask shares of ${peer} (try ${attempt} of ${ROUND_DEFAULTS.unmaskFetchTries}): ${(err as Error).message}`)
-        if (attempt < ROUND_DEFAULTS.unmaskFetchTries) await sleep(ROUND_DEFAULTS.boxRetryMs * attempt, this.controller.signal).catch(() => {})
-      }
+    const signal = this.controller.signal
+    let bytes: Uint8Array
+    try {
+      bytes = this.init.channel.getBlob(hex) ?? await retrying(async () => await this.init.channel.fetchBlob(hex, { prefer: [peer], timeoutMs: this.patient(ROUND_DEFAULTS.blobTimeoutMs), signal }),
+        { tries: ROUND_DEFAULTS.unmaskFetchTries, retryMs: ROUND_DEFAULTS.boxRetryMs, signal })
+    } catch (err) {
+      if (!signal.aborted && this.current === cur) this.log(`round ${this.round}: unmask shares of ${peer} could not be had: ${(err as Error).message}`)
+      return
     }
-    if (bytes == null || this.current !== cur) return
+    if (this.current !== cur) return
     let shares: Uint8Array[]
     try {
       shares = openUnmaskBlob(bytes, members)

@@ -191,8 +191,8 @@ export class RoundMachine {
   readonly acks = new Map<string, { peer: Uint8Array, hashes: Set<string> }>()
   /** Secure aggregation: Unmask messages by survivor-list hash (hex), then by author. */
   readonly unmasks = new Map<string, Map<string, UnmaskMessage>>()
-  /** Direct Unmasks whose shares blob is being fetched: survivor-list hash -> author -> (author bytes, blob hash). */
-  private readonly unmaskRefs = new Map<string, Map<string, { from: Uint8Array, sharesHash: Uint8Array }>>()
+  /** Direct Unmasks taken (their shares blob fetched or being fetched): survivor-list hash -> author -> author's PeerId bytes. */
+  private readonly unmaskRefs = new Map<string, Map<string, Uint8Array>>()
   guard?: UnmaskGuard
   abortReason?: string
   private maskSetPublished = false
@@ -643,16 +643,14 @@ export class RoundMachine {
     if (m.unmask != null) {
       // Shares for a list imply an ack of it (and, for another list than ours, evidence of a conflict).
       const hex = toHex(m.unmask.survivorsHash)
-      if (this.lists.has(hex) && m.unmask.sharesHash.byteLength > 0) {
+      if (this.lists.has(hex) && m.unmask.sharesHash.byteLength === 0) {
+        this.takeUnmask(hex, vm.authorId, vm.author.toMultihash().bytes, m.unmask.shares)
+      } else if (this.lists.has(hex) && this.unmaskRefs.get(hex)?.has(vm.authorId) !== true) {
         // Direct: counted once its blob is here ('unmask-shares').
         let refs = this.unmaskRefs.get(hex)
         if (refs == null) { refs = new Map(); this.unmaskRefs.set(hex, refs) }
-        if (!refs.has(vm.authorId)) {
-          refs.set(vm.authorId, { from: vm.author.toMultihash().bytes, sharesHash: m.unmask.sharesHash })
-          out.push({ type: 'fetch-unmask', peer: vm.authorId, survivorsHash: m.unmask.survivorsHash, sharesHash: m.unmask.sharesHash })
-        }
-      } else if (this.lists.has(hex)) {
-        this.takeUnmask(hex, vm.authorId, vm.author.toMultihash().bytes, m.unmask.shares)
+        refs.set(vm.authorId, vm.author.toMultihash().bytes)
+        out.push({ type: 'fetch-unmask', peer: vm.authorId, survivorsHash: m.unmask.survivorsHash, sharesHash: m.unmask.sharesHash })
       }
       this.recordAck(vm, m.unmask.survivorsHash)
       return this.progress(out)
@@ -669,13 +667,13 @@ export class RoundMachine {
   /** A direct Unmask's shares arrived: counted like inline ones if they fit the mask set. */
   private onUnmaskShares (ev: { peer: string, survivorsHash: Uint8Array, shares: Uint8Array[] }, out: Effect[]): Effect[] {
     const hex = toHex(ev.survivorsHash)
-    const ref = this.unmaskRefs.get(hex)?.get(ev.peer)
-    if (ref == null || this.maskSet == null || this.unmasks.get(hex)?.has(ev.peer) === true) return out
+    const from = this.unmaskRefs.get(hex)?.get(ev.peer)
+    if (from == null || this.maskSet == null || this.unmasks.get(hex)?.has(ev.peer) === true) return out
     if (ev.shares.length !== this.maskSet.list.length || this.checkShareSlots(ev.shares) != null) {
       out.push({ type: 'penalize', peer: ev.peer, reason: `its unmask blob does not fit a mask set of ${this.maskSet.list.length}` })
       return out
     }
-    this.takeUnmask(hex, ev.peer, ref.from, ev.shares)
+    this.takeUnmask(hex, ev.peer, from, ev.shares)
     return this.progress(out)
   }
 

@@ -21,10 +21,13 @@
  * What a slice owner learns is what every peer learns: slices of the unmasked sum. A range cannot be
  * checked against the blob's hash, so ranges are fetched from their author only.
  */
+import { Queue } from '@libp2p/utils'
 import { unmaskSum } from '../secagg/index.ts'
 import type { UnmaskInit } from '../secagg/index.ts'
 import { ringSum } from '../secagg/ring.ts'
 import type { SwarmChannel } from './channel.ts'
+import { retrying } from './retry.ts'
+import type { RetryOptions } from './retry.ts'
 import { fromHex, toHex, uint32Bytes, uint32FromBytes } from '../wire/hash.ts'
 
 /** Steps of `backupMs` after which every peer computes the missing slices itself (primary + 2 backups before). */
@@ -117,7 +120,7 @@ export class SliceAggregation {
   private settleOwn: () => void = () => {}
   private ownDone = false
   /** Bounds the announced sums fetched at once. */
-  private readonly sumFetches = new Limiter(SUM_CONCURRENCY)
+  private readonly sumFetches = new Queue<Uint8Array>({ concurrency: SUM_CONCURRENCY })
 
   constructor (init: SliceAggregationInit) {
     this.init = init
@@ -224,7 +227,7 @@ export class SliceAggregation {
         const at = Math.max(f?.at ?? 0, started + Math.min(...from.map(p => this.takenAfter(p, k))))
         if (at > Date.now()) { next = Math.min(next, at); continue }
         try {
-          const got = await this.sumFetches.run(async () => await this.init.channel.fetchBlob(hex, { prefer: from, timeoutMs: this.init.fetchTimeoutMs, signal }), signal)
+          const got = await this.sumFetches.add(async () => await this.init.channel.fetchBlob(hex, { prefer: from, timeoutMs: this.init.fetchTimeoutMs, signal }), { signal })
           if (got.byteLength !== bytes) throw new SliceAggregationError(`${got.byteLength} bytes, expected ${bytes}`)
           if (st.offers.size > 1) return await this.settleConflict(k)
           return words(got)
@@ -240,15 +243,16 @@ export class SliceAggregation {
       const wait = next - Date.now()
       if (wait <= 0 && next === started + this.computeAt(k)) {
         const fallbackAt = started + SLICE_FALLBACK_STEPS * this.init.backupMs
-        const waitFor = k !== this.position && !this.ownDone && Date.now() < fallbackAt
+        if (k !== this.position && !this.ownDone && Date.now() < fallbackAt) {
           // A backup takes on another's slice only once its own is done: in a swarm that is slow as a
           // whole (a busy machine) the owner is about as far along, and a second computation would only
           // add its ranges' bytes and work. From the fallback step on, every peer computes regardless.
-          ? Promise.race([st.changed, this.ownSettled, sleep(fallbackAt - Date.now(), signal)])
-          // An announced sum still worth another try comes first (its retry time is in `next`).
-          : k !== this.position && retryable() ? Promise.race([st.changed, sleep(SUM_RETRY_MS, signal)]) : undefined
-        if (waitFor != null) {
-          await waitFor
+          await Promise.race([st.changed, this.ownSettled, sleep(fallbackAt - Date.now(), signal)])
+          continue
+        }
+        if (k !== this.position && retryable()) {
+          // An announced sum still worth another try comes first (its retry time is in `failed`).
+          await Promise.race([st.changed, sleep(SUM_RETRY_MS, signal)])
           continue
         }
         try {
@@ -344,47 +348,8 @@ export class SliceAggregation {
  * n · `retryMs`; throws the last error (or at once when `signal` aborts).
  */
 export async function fetchRangeRetrying (channel: SwarmChannel, hashHex: string, offset: number, length: number,
-  opts: { from: string, timeoutMs: number, signal: AbortSignal, tries: number, retryMs: number }): Promise<Uint8Array> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await channel.fetchBlobRange(hashHex, offset, length, { from: opts.from, timeoutMs: opts.timeoutMs, signal: opts.signal })
-    } catch (err) {
-      if (opts.signal.aborted || attempt >= opts.tries) throw err
-      await sleep(opts.retryMs * attempt, opts.signal)
-    }
-  }
-}
-
-/** Runs at most `max` tasks at once; the others wait in order. */
-class Limiter {
-  private active = 0
-  private readonly waiting: Array<() => void> = []
-  constructor (private readonly max: number) {}
-
-  async run<T> (task: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    if (this.active >= this.max) {
-      await new Promise<void>((resolve, reject) => {
-        const go = (): void => { signal.removeEventListener('abort', onAbort); resolve() }
-        const onAbort = (): void => {
-          const i = this.waiting.indexOf(go)
-          if (i >= 0) this.waiting.splice(i, 1)
-          reject(signal.reason)
-        }
-        signal.throwIfAborted()
-        this.waiting.push(go)
-        signal.addEventListener('abort', onAbort, { once: true })
-      })
-    } else {
-      this.active++
-    }
-    try {
-      return await task()
-    } finally {
-      const next = this.waiting.shift()
-      if (next != null) next()
-      else this.active--
-    }
-  }
+  opts: RetryOptions & { from: string, timeoutMs: number }): Promise<Uint8Array> {
+  return await retrying(async () => await channel.fetchBlobRange(hashHex, offset, length, { from: opts.from, timeoutMs: opts.timeoutMs, signal: opts.signal }), opts)
 }
 
 /** The ring words of little-endian uint32 bytes. */
