@@ -8,8 +8,9 @@
  * - `delay:<ms>`     each gossip message a peer receives waits a uniform 0..ms before it is validated and
  *                    taken (gossipsub forwards it only after that);
  * - `partition:<a>-<b>` from second a to second b of the simulation the peers are split in two halves
- *                    (even / odd index): gossip from the other half is dropped and direct fetches (blobs,
- *                    ranges) across the split fail; then the halves heal;
+ *                    (even / odd index): gossip from the other half is dropped, direct fetches (blobs,
+ *                    ranges) across the split fail and sync requests go to this half only; then the
+ *                    halves heal;
  * - `slow:<p>`       a fraction p of the peers (chosen by the seed) finish local training 3× later
  *                    (the extra time is a wait after real training).
  *
@@ -122,6 +123,11 @@ export function faultyChannel (channel: SwarmChannel, ctx: FaultContext): SwarmC
         opts = { ...opts, prefer: opts.prefer.filter(p => !cut(p)) }
       }
       return await channel.fetchBlob(hash, opts)
+    },
+    async requestSync (request, opts = {}) {
+      // Sync requests go to peers on this side only while the partition lasts.
+      const exclude = (peer: string): boolean => cut(peer) || opts.exclude?.(peer) === true
+      return await channel.requestSync(request, { ...opts, exclude })
     },
     async fetchBlobRange (hash, offset, length, opts) {
       if (cut(opts.from)) {

@@ -43,6 +43,8 @@ export interface SimReport {
   seconds: number
   rounds: RoundRow[]
   mismatches: number
+  /** Times a peer gave up its last round(s) for the chain most of the swarm held (a fork that healed). */
+  forks?: number
   finalAccuracy: number | null
   /** Why the simulation ended before its last round, if it did (e.g. every peer's privacy budget is spent). */
   stopped?: string

@@ -268,7 +268,20 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   let protocolBytes: Record<string, ByteCount> | undefined
   let evaluating = Promise.resolve()
 
+  let forks = 0
   const onRecord = (rec: PeerRecord, params?: Float32Array): void => {
+    if (rec.replacesFrom != null) {
+      // A fork healed: this peer gave up its rounds from replacesFrom for the swarm's chain. Its records of
+      // those rounds whose rows are not out yet go; rows already out keep the disagreement they showed.
+      forks++
+      log(`fork: peer ${rec.peer.slice(-8)} gave up its rounds from ${rec.replacesFrom} for the chain most peers hold (model ${rec.modelHash.slice(0, 12)} at round ${rec.round})`)
+      for (const [r, list] of records) {
+        if (r < rec.replacesFrom || r <= emitted) continue
+        const kept = list.filter(x => x.peer !== rec.peer)
+        if (kept.length > 0) records.set(r, kept)
+        else records.delete(r)
+      }
+    }
     let list = records.get(rec.round)
     if (list == null) { list = []; records.set(rec.round, list) }
     list.push(rec)
@@ -383,6 +396,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
     seconds: (Date.now() - started) / 1000,
     rounds: rows,
     mismatches: rows.filter(r => r.peersAgreeing !== r.peersCompleted).length,
+    ...(forks > 0 ? { forks } : {}),
     finalAccuracy: last?.accuracy ?? null,
     ...(stopped != null ? { stopped } : {}),
     dropout: init.dropout,

@@ -5,7 +5,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { SwarmChannel, RequestOptions } from '../round/channel.ts'
+import type { SwarmChannel, RequestOptions, SyncRequestOptions } from '../round/channel.ts'
 import type { Verdict } from '../round/machine.ts'
 import { roundTopic } from '../wire/topics.ts'
 import { createGossip } from './gossip.ts'
@@ -99,8 +99,12 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
     serveSync (handler): void {
       servers.push(serveSync(node, async (req, from) => await handler(req, from.toString())))
     },
-    async requestSync (request: Uint8Array, opts: RequestOptions & { fanout?: number } = {}): Promise<Uint8Array[]> {
-      const peers = connectedPeers().slice(0, opts.fanout ?? 3)
+    async requestSync (request: Uint8Array, opts: SyncRequestOptions = {}): Promise<Uint8Array[]> {
+      const preferred = (opts.prefer ?? []).flatMap(id => { try { return [peerIdFromString(id)] } catch { return [] } })
+      const first = new Set(preferred.map(p => p.toString()))
+      const peers = [...preferred, ...connectedPeers().filter(p => !first.has(p.toString()))]
+        .filter(p => opts.exclude?.(p.toString()) !== true)
+        .slice(0, opts.fanout ?? 3)
       const answers = await Promise.allSettled(peers.map(async p => await requestSync(node, p, request, { timeoutMs: opts.timeoutMs, signal: opts.signal })))
       return answers.flatMap(a => a.status === 'fulfilled' ? [a.value] : [])
     },

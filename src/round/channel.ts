@@ -5,6 +5,12 @@
  */
 import type { Verdict } from './machine.ts'
 
+export interface SyncRequestOptions extends RequestOptions {
+  fanout?: number
+  prefer?: string[]
+  exclude?: (peerId: string) => boolean
+}
+
 export interface RequestOptions {
   signal?: AbortSignal
   timeoutMs?: number
@@ -44,8 +50,11 @@ export interface SwarmChannel {
   penalise? (peerId: string, points: number): void
   /** Installs the answer to sync requests. */
   serveSync (handler: (request: Uint8Array, from: string) => Promise<Uint8Array>): void
-  /** Sends a sync request to up to `fanout` connected peers; returns the answers that came back. */
-  requestSync (request: Uint8Array, opts?: RequestOptions & { fanout?: number }): Promise<Uint8Array[]>
+  /**
+   * Sends a sync request to up to `fanout` peers (`prefer`, PeerId strings, first; then connected ones;
+   * none that `exclude` names); returns the answers that came back.
+   */
+  requestSync (request: Uint8Array, opts?: SyncRequestOptions): Promise<Uint8Array[]>
   /** Bytes this peer sent and received on the wire so far. */
   traffic (): { sent: number, received: number }
   close (): Promise<void>

@@ -28,6 +28,12 @@ export const ROUND_DEFAULTS = {
   maxSyncEnvelopes: 4_096,
   /** Peers asked at once for their head and chain links. */
   syncFanout: 3,
+  /**
+   * Forks (see the driver's `considerFork`): how many of its last rounds a peer gives up to take the chain
+   * most of the swarm holds, and how many other base models of one round it keeps count of.
+   */
+  forkDepth: 5,
+  maxForkBases: 16,
   /** Chain links in one sync answer (a longer chain takes several requests). */
   chainPageLinks: 256,
   /** Pages one chain sync fetches at most (so at most 1M rounds). */

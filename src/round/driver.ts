@@ -83,6 +83,11 @@ export interface RoundRecord {
    * first), so that the data dir holds the whole chain and a restarted peer can serve it.
    */
   syncedLinks?: ChainLink[]
+  /**
+   * Via 'sync' after a fork (the driver's forks section): the first round of this peer's own that this chain
+   * replaced; its records from that round on describe rounds it gave up.
+   */
+  replacesFrom?: number
 }
 
 export interface DriverInit {
@@ -147,6 +152,17 @@ interface Current {
   boxFetches: Map<string, Promise<void>>
 }
 
+/** A chain most of the swarm holds that this peer's last rounds are not on (see the forks section of RoundDriver). */
+interface Fork {
+  /** The earliest round this peer gives up: its link's base is the anchor the other chain must start from. */
+  from: number
+  /** A model hash the other chain must contain (their base of this round, or their result of a round); any if absent. */
+  want?: string
+  /** The peers seen on it, asked first for it. */
+  peers: string[]
+  why: string
+}
+
 export class DriverError extends Error {
   override name = 'DriverError'
 }
@@ -173,10 +189,12 @@ export class RoundDriver {
   /** Every message of the current and previous attempts, for sync answers. */
   private readonly history = new Map<string, Map<string, Uint8Array>>()
   /** Results seen: round -> (peer -> the chain link its Result describes). */
-  private readonly results = new Map<number, Map<string, ChainLink>>()
+  private readonly results = new Map<number, Map<string, ChainLink & { survivors: number }>>()
   /** The verified round-record chain that leads to `params`, by round (served to peers that sync). */
   private readonly chainLinks = new Map<number, ChainLink>()
   private readonly ownResults = new Map<number, string>()
+  /** Survivors of the rounds in `ownResults` (0: not known, e.g. synced). */
+  private readonly ownSurvivors = new Map<number, number>()
   private readonly controller = new AbortController()
   /** Survivors of the last round this peer aggregated: the joins its next join window waits for. */
   private lastSurvivors = 0
@@ -188,7 +206,17 @@ export class RoundDriver {
   private roundAuthors = new Set<string>()
   private electorateSet = new Set<string>()
   private roundAuthorsOf = 0
+  /** Round messages of round `forkRound` built on another model than this peer's, by base (hex): their authors. */
+  private readonly forkBases = new Map<string, Set<string>>()
+  private forkRound = 0
+  /** Set when most of the swarm is seen on another chain: leave the attempt and take that chain (see forks below). */
+  private fork?: Fork
+  /** After taking a fork's chain: the peers on it, asked for the next attempt's messages as it starts. */
+  private pullFirst?: string[]
+  /** Results of another peer for a round this peer completed that differ from its own in the model alone. */
   mismatches = 0
+  /** Times this peer gave up its last round(s) for the chain most of the swarm holds. */
+  forks = 0
   rejected = 0
   private lastTraffic = { sent: 0, received: 0 }
   readonly ledger: PrivacyLedger
@@ -247,15 +275,16 @@ export class RoundDriver {
     const t = this.init.task
     while (!signal.aborted && this.completed < this.lastRound) {
       this.round = this.completed + 1
-      const outcome = await this.runAttempt(signal)
+      const outcome = this.fork != null ? 'aborted' : await this.runAttempt(signal)
       if (signal.aborted) break
       if (outcome === 'aborted') {
+        if (this.fork != null && await this.resolveFork(signal)) continue
         if (await this.catchUp(this.round, signal)) continue
         if (this.behind) {
           this.behind = false
           const before = this.completed
           await this.syncHead(signal)
-          if (this.completed > before) continue
+          if (this.completed > before || await this.syncAcrossFork(signal)) continue
         }
         this.attempt++
         if (this.attempt > ROUND_DEFAULTS.maxAttempts) {
@@ -340,6 +369,10 @@ export class RoundDriver {
       for (const vm of list) this.futureBytes -= vm.bytes.byteLength
     }
     for (const vm of early) this.accept(vm)
+    if (this.pullFirst != null) {
+      void this.pullAttempt(signal, this.pullFirst)
+      this.pullFirst = undefined
+    }
     // Gossip is best-effort and a peer that just (re)started missed what was sent before it joined the
     // mesh: before the join window closes, ask neighbours for this attempt's messages.
     const pull = setTimeout(() => { void this.pullAttempt(signal) }, Math.round(this.init.task.timeouts.joinMs * ROUND_DEFAULTS.pullAt))
@@ -631,8 +664,12 @@ export class RoundDriver {
     if (m.round < 1 || m.round > this.lastRound) return { action: 'reject', reason: `round ${m.round} outside 1..${this.lastRound}` }
     if (m.result != null) {
       if (m.result.modelHash.byteLength !== 32 || m.result.survivorsHash.byteLength !== 32 || (m.result.cohortHash != null && m.result.cohortHash.byteLength !== 32)) return { action: 'reject', reason: 'malformed result' }
+      // (survivors rank forks: no round has more than the cohort size)
+      if (m.result.survivors > this.init.task.cohort.size) return { action: 'reject', reason: `result with ${m.result.survivors} survivors, more than the cohort size ${this.init.task.cohort.size}` }
       return { action: 'accept' }
     }
+    // Still rejected below (wrong base), but counted: most of the swarm on another model is a fork.
+    if (m.round === this.round && !bytesEqual(m.base, this.modelHash)) this.noteOtherBase(vm)
     if (m.round < this.round || (m.round === this.round && m.attempt < this.attempt)) return { action: 'ignore', reason: 'stale round' }
     if (m.round > this.round || m.attempt > this.attempt || this.current == null) {
       if (m.round === this.round && !bytesEqual(m.base, this.modelHash)) return { action: 'reject', reason: 'wrong base model' }
@@ -796,10 +833,13 @@ export class RoundDriver {
     if (!tally.has(vm.authorId) && tally.size >= ROUND_DEFAULTS.maxResultsPerRound) return
     // A Result and its header are the round's whole chain link (cohortHash: '' from older peers).
     tally.set(vm.authorId, {
-      round: r, attempt: m.attempt, baseHash: toHex(m.base), cohortHash: m.result!.cohortHash != null ? toHex(m.result!.cohortHash) : '', survivorsHash: toHex(m.result!.survivorsHash), resultHash: hex
+      round: r, attempt: m.attempt, baseHash: toHex(m.base), cohortHash: m.result!.cohortHash != null ? toHex(m.result!.cohortHash) : '', survivorsHash: toHex(m.result!.survivorsHash), resultHash: hex, survivors: m.result!.survivors
     })
     const own = this.ownResults.get(r)
-    if (own != null) this.compareResult(r, vm.authorId, hex, own)
+    if (own != null) {
+      this.compareResult(r, vm.authorId, hex, own)
+      this.considerResultFork(r, own)
+    }
     // Someone finished a round this peer has not: if we are mid-way in an earlier round, or retrying
     // this round after an attempt that others completed, catch up (adopt their model by hash).
     const ahead = (rr: number, a: number): boolean => rr > this.round || (rr === this.round && a < this.attempt)
@@ -808,15 +848,147 @@ export class RoundDriver {
       this.current.settle('aborted')
     }
     for (const k of this.results.keys()) if (k < this.completed - 5) this.results.delete(k)
-    for (const k of this.ownResults.keys()) if (k < this.completed - 5) this.ownResults.delete(k)
+    for (const k of this.ownResults.keys()) if (k < this.completed - 5) { this.ownResults.delete(k); this.ownSurvivors.delete(k) }
   }
 
-  /** Reports loudly when another peer's M[r] differs from ours: Invariant 1 is broken. */
+  /**
+   * Reports loudly when another peer's M[r] differs from ours for the same round link (same attempt, base,
+   * cohort and survivor list): Invariant 1 is broken, or the peer lies. A Result of another link is a
+   * fork (another attempt or base completed by other peers), settled by `considerResultFork`.
+   */
   private compareResult (round: number, peer: string, theirs: string, ours: string): void {
     if (theirs === ours || peer === this.selfId) return
+    const mine = this.chainLinks.get(round)
+    const their = this.results.get(round)?.get(peer)
+    if (mine != null && their != null && (LINK_FIELDS.filter(f => f !== 'resultHash') as Array<keyof ChainLink>).some(f => their[f] !== mine[f])) return
     this.mismatches++
     this.init.channel.penalise?.(peer, ROUND_DEFAULTS.mismatchPenalty)
     this.log(`MODEL MISMATCH in round ${round}: ${peer} has ${theirs.slice(0, 16)}, this peer has ${ours.slice(0, 16)}`)
+  }
+
+  // ---------------------------------------------------------------- forks
+
+  /*
+   * A fork: peers that completed the same round differently (a partition that let both sides reach
+   * minSurvivors, or a few peers whose attempt timed out and who completed a later attempt alone while
+   * the rest completed the earlier one). Left alone, each side rejects the other's messages (wrong base)
+   * and penalises their authors until they stop gossiping with each other: the swarm stays split. So a
+   * peer leaves its chain for another one, fetched from the peers on it (anchored at one of its own links
+   * at most `forkDepth` rounds back) and adopted like any synced chain, when
+   * - Results of a round it completed, from a quorum (`followQuorum`) of peers, name a link that ranks
+   *   higher than its own: more survivors, then the smaller model hash (`considerResultFork`); or
+   * - more peers than it sees on its own chain this round (itself included), and a quorum, send messages of
+   *   its current round built on another model (`noteOtherBase`), or are ahead on a chain that does not
+   *   start from its model (`syncAcrossFork`).
+   * The rounds it gives up stay spent in its privacy ledger. Any key can sign messages, so, as for
+   * catching up, moving a peer takes at least a quorum of keys.
+   */
+
+  /** A message of this round built on another model: counts its author for that model. */
+  private noteOtherBase (vm: VerifiedMessage): void {
+    if (this.forkRound !== this.round) { this.forkBases.clear(); this.forkRound = this.round }
+    const hex = toHex(vm.message.base)
+    let authors = this.forkBases.get(hex)
+    if (authors == null) {
+      if (this.forkBases.size >= ROUND_DEFAULTS.maxForkBases) return
+      authors = new Set()
+      this.forkBases.set(hex, authors)
+    }
+    if (authors.has(vm.authorId) || authors.size >= ROUND_DEFAULTS.maxResultsPerRound) return
+    authors.add(vm.authorId)
+    this.rollAuthors()
+    const ours = this.roundAuthors.size + 1
+    const own = toHex(this.modelHash)
+    if (authors.size >= this.followQuorum() && authors.size > ours) {
+      this.startFork(hex, [...authors], `${authors.size} peers build round ${this.round} on model ${hex.slice(0, 12)}…, ${ours} (this peer included) on ${own.slice(0, 12)}…`)
+    }
+  }
+
+  /**
+   * After a Result for round `round` (completed here with model `own`): did a quorum of peers complete
+   * it on another link that ranks higher? Links rank by their survivors (the larger sum), then by the
+   * smaller model hash: a property of the link, the same on every peer whatever Results it has seen, so
+   * two sides never each take the other's chain.
+   */
+  private considerResultFork (round: number, own: string): void {
+    const byModel = new Map<string, { peers: string[], survivors: number }>()
+    for (const [peer, l] of this.results.get(round) ?? []) {
+      if (peer === this.selfId || l.resultHash === own) continue
+      const e = byModel.get(l.resultHash)
+      if (e == null) byModel.set(l.resultHash, { peers: [peer], survivors: l.survivors })
+      else e.peers.push(peer)
+    }
+    const survivors = this.ownSurvivors.get(round) ?? 0
+    for (const [model, e] of byModel) {
+      if (e.peers.length < this.followQuorum()) continue
+      if (e.survivors > survivors || (e.survivors === survivors && model < own)) {
+        this.startFork(model, e.peers, `${e.peers.length} peers completed round ${round} with model ${model.slice(0, 12)}… of ${e.survivors} survivors, this peer with ${own.slice(0, 12)}… of ${survivors}`)
+        return
+      }
+    }
+  }
+
+  /**
+   * After a sync found no chain from this peer's model to the head of peers ahead: they may be on another
+   * chain. Takes it if they are a quorum and more than the peers seen on this peer's chain this round.
+   */
+  private async syncAcrossFork (signal: AbortSignal): Promise<boolean> {
+    const ahead = [...this.laterAuthors(r => r >= this.round, () => 0).keys()]
+    this.rollAuthors()
+    const ours = this.roundAuthors.size + 1
+    if (ahead.length < this.followQuorum() || ahead.length <= ours) return false
+    this.startFork(undefined, ahead, `${ahead.length} peers are ahead, on a chain that does not start from this peer's model (${ours} seen on it, this peer included)`)
+    return this.fork != null && await this.resolveFork(signal)
+  }
+
+  private startFork (want: string | undefined, peers: string[], why: string): void {
+    if (this.fork != null) return
+    // The oldest of its last forkDepth rounds whose link this peer holds: the other chain starts from its base.
+    let from: number | undefined
+    for (let r = Math.max(1, this.completed - ROUND_DEFAULTS.forkDepth + 1); r <= this.completed; r++) {
+      if (this.chainLinks.has(r)) { from = r; break }
+    }
+    if (from == null) return
+    this.fork = { from, want, peers, why }
+    this.log(`fork: ${why}; leaving round ${this.round} for that chain`)
+    this.current?.settle('aborted')
+  }
+
+  /**
+   * Fetches the chain a fork points at from round `fork.from`, anchored at this peer's own link's base,
+   * and adopts the best-vouched one that contains the model seen; false (and this peer keeps its chain)
+   * when no peer serves one.
+   */
+  private async resolveFork (signal: AbortSignal): Promise<boolean> {
+    try {
+      return await this.takeFork(signal)
+    } finally {
+      // (set until here, so that more evidence of the same fork does not start another resolution)
+      this.fork = undefined
+    }
+  }
+
+  private async takeFork (signal: AbortSignal): Promise<boolean> {
+    const f = this.fork
+    const anchor = f == null ? undefined : this.chainLinks.get(f.from)?.baseHash
+    if (f == null || anchor == null) return false
+    const answers = await this.requestChain(f.from, signal, f.peers)
+    const { candidates, rejected } = rankChains(answers, { from: f.from, base: anchor, pageLinks: ROUND_DEFAULTS.chainPageLinks })
+    for (const r of rejected) this.log(`chain sync: rejected the chain of ${r.peer}: ${r.reason}`)
+    for (const c of candidates) {
+      if (f.want != null && !c.links.some(l => l.resultHash === f.want) && c.head.model !== f.want) continue
+      // (a chain that only extends this peer's is not a fork: the ordinary sync takes it)
+      const diverges = c.links.find(l => { const mine = this.chainLinks.get(l.round); return mine != null && mine.resultHash !== l.resultHash })
+      if (diverges == null) continue
+      if (await this.adoptChain(c.links, c.peers, c.voters.length, signal, diverges.round)) {
+        this.forks++
+        // The round those peers are in was rejected here (another base) until now: ask them for it at once.
+        this.pullFirst = c.peers
+        return true
+      }
+    }
+    this.log(`fork: no peer served a chain from round ${f.from}${f.want != null ? ` that holds model ${f.want.slice(0, 12)}…` : ' that differs from this peer\'s'}; this peer keeps its own`)
+    return false
   }
 
   /** Hands a completed round to `onRound` after the ones before it; run() waits for them at exit. */
@@ -828,10 +1000,10 @@ export class RoundDriver {
   // ---------------------------------------------------------------- gathering and aggregating
 
   /** Asks neighbours for the current attempt's messages and takes the ones this peer lacks. */
-  private async pullAttempt (signal: AbortSignal): Promise<void> {
+  private async pullAttempt (signal: AbortSignal, prefer?: string[]): Promise<void> {
     const held = this.history.get(`${this.round}/${this.attempt}`)
     try {
-      await this.pullEnvelopes(hex => held?.has(hex) !== true, signal)
+      await this.pullEnvelopes(hex => held?.has(hex) !== true, signal, prefer)
     } catch (err) {
       if (!signal.aborted) this.log(`round ${this.round}: pulling the attempt's messages failed: ${(err as Error).message}`)
     }
@@ -861,13 +1033,13 @@ export class RoundDriver {
    * Asks neighbours over the sync protocol for the messages of the current attempt and takes, through
    * the same checks as gossip, those whose envelope hash `want` selects.
    */
-  private async pullEnvelopes (want: (hashHex: string) => boolean, signal: AbortSignal): Promise<void> {
+  private async pullEnvelopes (want: (hashHex: string) => boolean, signal: AbortSignal, prefer?: string[]): Promise<void> {
     const cur = this.current
     // Say what this peer holds, so that neighbours do not send those envelopes (updates are large).
     const held = [...(this.history.get(`${this.round}/${this.attempt}`)?.keys() ?? [])].slice(0, ROUND_DEFAULTS.maxSyncEnvelopes)
     const have = held.map(hex => fromHex(hex) as Uint8Array<ArrayBuffer>)
     const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: this.round, attempt: this.attempt, have })
-    const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal })
+    const answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal, prefer })
     for (const a of answers) {
       let res: SyncResponse
       try { res = SyncResponse.decode(a, { limits: { envelopes: ROUND_DEFAULTS.maxSyncEnvelopes } } as any) } catch { continue }
@@ -1094,14 +1266,16 @@ export class RoundDriver {
     // Served by hash to peers that fall behind.
     const hex = this.init.channel.putBlob(bytes)
     this.ownResults.set(this.round, hex)
+    this.ownSurvivors.set(this.round, survivors)
     this.lastSurvivors = survivors
-    for (const [peer, l] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, l.resultHash, hex)
     const epsilon = this.privacyOn ? this.ledger.epsilon().epsilon : undefined
     const cohortHash = m.cohort?.hash ?? new Uint8Array(32)
     const link: ChainLink = {
       round: this.round, attempt: m.params.attempt, baseHash: toHex(m.params.base), cohortHash: toHex(cohortHash), survivorsHash: toHex(survivorsHash), resultHash: hex
     }
     this.chainLinks.set(link.round, link)
+    for (const [peer, l] of this.results.get(this.round) ?? []) this.compareResult(this.round, peer, l.resultHash, hex)
+    this.considerResultFork(this.round, hex)
     const record: RoundRecord = {
       round: this.round,
       attempt: link.attempt,
@@ -1211,11 +1385,11 @@ export class RoundDriver {
   }
 
   /** One chain request to a few peers: their signed answers from peers ahead of round `from - 1`. */
-  private async requestChain (from: number, signal: AbortSignal): Promise<ChainAnswer[]> {
+  private async requestChain (from: number, signal: AbortSignal, prefer?: string[]): Promise<ChainAnswer[]> {
     const req = SyncRequest.encode({ task: this.taskBytes as Uint8Array<ArrayBuffer>, round: 0, attempt: 0, have: [], chainFrom: from })
     let answers: Uint8Array[]
     try {
-      answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal, fanout: this.init.syncFanout ?? ROUND_DEFAULTS.syncFanout })
+      answers = await this.init.channel.requestSync(req, { timeoutMs: ROUND_DEFAULTS.syncTimeoutMs, signal, fanout: this.init.syncFanout ?? ROUND_DEFAULTS.syncFanout, prefer })
     } catch { return [] }
     const out: ChainAnswer[] = []
     let unchained = 0
@@ -1242,7 +1416,7 @@ export class RoundDriver {
    */
   private async catchUp (round: number, signal: AbortSignal): Promise<boolean> {
     const later = [...this.results].some(([r, tally]) => r > round && tally.size > 0)
-    if (later && await this.syncHead(signal)) return true
+    if (later && (await this.syncHead(signal) || await this.syncAcrossFork(signal))) return true
     const base = toHex(this.modelHash)
     const votes = new Map<string, { link: ChainLink, peers: string[] }>()
     // When peers seen taking part in this round or the last have announced Results, only theirs vote:
@@ -1266,9 +1440,10 @@ export class RoundDriver {
   /**
    * Adopts verified links: fetches the model the last one produced by its hash (and checks the bytes'
    * hash), then takes the model and the links. Logs and returns false, naming the peers that sent the
-   * chain, if that model cannot be had.
+   * chain, if that model cannot be had. With `replaceFrom` (a fork): the links replace this peer's own
+   * from that round on, wherever their head is (it may be behind this peer's).
    */
-  private async adoptChain (links: ChainLink[], peers: string[], votes: number, signal: AbortSignal): Promise<boolean> {
+  private async adoptChain (links: ChainLink[], peers: string[], votes: number, signal: AbortSignal, replaceFrom?: number): Promise<boolean> {
     const head = links[links.length - 1]
     const hashHex = head.resultHash
     let params: Float32Array
@@ -1283,7 +1458,16 @@ export class RoundDriver {
     }
     const started = Date.now()
     // (A chain that only gives back the link of this peer's own last round leaves its state as it is.)
-    if (head.round > this.completed) {
+    const from = links[0].round
+    const replace = replaceFrom != null
+    if (replace) {
+      for (const r of [...this.chainLinks.keys()]) if (r >= replaceFrom) this.chainLinks.delete(r)
+      for (const r of [...this.ownResults.keys()]) if (r >= replaceFrom) { this.ownResults.delete(r); this.ownSurvivors.delete(r) }
+      for (const k of [...this.history.keys()]) if (Number(k.split('/')[0]) > head.round) this.history.delete(k)
+      // local training of the next round started from the model given up
+      this.training = undefined
+    }
+    if (head.round > this.completed || replace) {
       this.params = params
       this.modelHash = fromHex(hashHex)
       this.completed = head.round
@@ -1292,7 +1476,9 @@ export class RoundDriver {
     }
     for (const l of links) this.chainLinks.set(l.round, l)
     this.ownResults.set(head.round, hashHex)
-    this.log(`synced to round ${head.round} (model ${hashHex.slice(0, 16)}): ${links.length} chain link(s) from round ${links[0].round} verified, vouched for by ${votes} peer(s)`)
+    const tallied = [...this.results.get(head.round)?.values() ?? []].find(l => l.resultHash === hashHex)
+    this.ownSurvivors.set(head.round, tallied?.survivors ?? 0)
+    this.log(`synced to round ${head.round} (model ${hashHex.slice(0, 16)}): ${links.length} chain link(s) from round ${from} verified, vouched for by ${votes} peer(s)${replace ? `, replacing this peer's rounds from ${replaceFrom}` : ''}`)
     const record: RoundRecord = {
       round: head.round,
       attempt: head.attempt,
@@ -1308,7 +1494,8 @@ export class RoundDriver {
       startedAt: started,
       endedAt: Date.now(),
       ...this.trafficDelta(),
-      ...(links.length > 1 ? { syncedLinks: links.slice(0, -1) } : {})
+      ...(links.length > 1 ? { syncedLinks: links.slice(0, -1) } : {}),
+      ...(replace ? { replacesFrom: replaceFrom } : {})
     }
     this.emitRecord(record, params)
     return true

@@ -5,7 +5,8 @@
 //   - fresh keys, fewer than a quorum (a majority of the peers each honest peer has seen), announce
 //     later attempts (attempt + 1, attempt 4,000,000,000), later rounds and Results of rounds nobody
 //     finished: honest peers neither move nor abort (before the fix in driver.ts one such message
-//     moved every peer to attempt 4e9 or aborted its attempt);
+//     moved every peer to attempt 4e9 or aborted its attempt), nor leave their chain for those Results
+//     (a fork needs a quorum), and a Result claiming more survivors than the cohort size is rejected;
 //   - a flood of 1,000 Joins from sybil identities: tolerated, rounds complete and agree (the flood
 //     costs the attempt it lands in);
 //   - a cohort member that never sends its unmask shares: tolerated while t others release theirs;
@@ -137,8 +138,12 @@ test('fewer fresh keys than a quorum, announcing later attempts, later rounds an
             }
             for (const r of [m.round, m.round + 1]) {
               if (r > task.rounds) continue
-              await adv.send(await sealMessage(k, { ...header, round: r, attempt: 0, result: { survivorsHash: randomBytes(32) as any, modelHash: randomBytes(32) as any, survivors: 4, cohortHash: randomBytes(32) as any } }))
-              sent.results++
+              // survivors = the cohort size: a link that ranks with the honest one, so only the quorum
+              // stops a fork; and one that claims more survivors than a cohort holds, which is rejected
+              for (const survivors of [task.cohort.size, 1000]) {
+                await adv.send(await sealMessage(k, { ...header, round: r, attempt: 0, result: { survivorsHash: randomBytes(32) as any, modelHash: randomBytes(32) as any, survivors, cohortHash: randomBytes(32) as any } }))
+                sent.results++
+              }
             }
           }
         }
@@ -154,6 +159,9 @@ test('fewer fresh keys than a quorum, announcing later attempts, later rounds an
         assert.deepEqual(moved, [], `peer ${i} followed a lone key to a later attempt`)
         const caught = logs.filter(l => /the swarm finished round/.test(l))
         assert.deepEqual(caught, [], `peer ${i} aborted its attempt on a Result nobody vouched for`)
+        const forked = logs.filter(l => /fork:/.test(l))
+        assert.deepEqual(forked, [], `peer ${i} left its chain for Results of fewer keys than a quorum`)
+        assert.ok(swarm.drivers[i].rejected >= 1, `peer ${i} took a Result with more survivors than the cohort size`)
         assert.ok(maxAttempt[i] < 1000, `peer ${i} reached attempt ${maxAttempt[i]}`)
         for (const r of swarm.records[i]) assert.equal(r.via, 'aggregate', `peer ${i} round ${r.round} came by sync`)
       }

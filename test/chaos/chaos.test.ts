@@ -65,3 +65,29 @@ test('crashes in every phase (dropout 0.3) with 10% loss: completed rounds agree
   agreed(r)
   assert.ok(completed(r) >= 2, `${completed(r)} of 3 rounds completed`)
 })
+
+test('a partition that lets both halves complete rounds (3 and 2 peers, 2 needed): after it heals the smaller half takes the larger half\'s chain and every peer ends on one model', { timeout: 400_000 }, async () => {
+  const lines: string[] = []
+  const r = await simulate({
+    task: task({ rounds: 8, cohort: { size: 5, minSurvivors: 2 } }),
+    peers: 5,
+    transport: 'memory',
+    processes: 0,
+    dropout: 0,
+    faults: parseFaults('partition:0-8', 7),
+    backend: 'auto',
+    evalLimit: 300,
+    log: line => { lines.push(line) }
+  })
+  const forks = lines.filter(l => l.includes('fork: peer'))
+  console.log(`partition with two quorums: forks ${r.forks ?? 0}; rounds ${JSON.stringify(r.rounds.map(x => `${x.round}: ${x.peersAgreeing}/${x.peersCompleted} agree, ${x.peersSynced} synced`))}; ${forks.join(' | ')}`)
+  // Both halves completed rounds of their own during the partition, and the two peers of the smaller half
+  // gave theirs up for the larger half's chain (each says so once) ...
+  assert.equal(r.forks, 2, `${r.forks ?? 0} peer(s) left their chain`)
+  assert.equal(new Set(forks.map(l => /peer (\S+)/.exec(l)?.[1])).size, 2)
+  // ... then took part again: the last round is aggregated by all five, on one model
+  const last = r.rounds[r.rounds.length - 1]
+  assert.equal(last.round, 8)
+  assert.equal(last.peersCompleted, 5, `round 8: ${last.peersCompleted} of 5 peers completed it`)
+  assert.equal(last.peersAgreeing, 5, `round 8: ${last.peersAgreeing} of 5 peers agree`)
+})

@@ -1,7 +1,7 @@
 // An in-memory SwarmChannel for driving a RoundDriver without a network: it captures the gossip
 // validator and the sync handler the driver installs (the fuzzers call them directly), serves blobs
 // from a map, and answers the driver's own sync requests with whatever a target puts in `answers`.
-import type { RequestOptions, SwarmChannel } from '../../src/round/channel.ts'
+import type { RequestOptions, SwarmChannel, SyncRequestOptions } from '../../src/round/channel.ts'
 import type { Verdict } from '../../src/round/machine.ts'
 import { sha256, toHex } from '../../src/wire/hash.ts'
 
@@ -45,7 +45,7 @@ export class FakeChannel implements SwarmChannel {
   addresses (): Uint8Array[] { return [] }
   learnAddresses (_peerId: string, addrs: readonly Uint8Array[]): void { this.learned += addrs.length }
   serveSync (handler: (request: Uint8Array, from: string) => Promise<Uint8Array>): void { this.sync = handler }
-  async requestSync (_request: Uint8Array, _opts?: RequestOptions & { fanout?: number }): Promise<Uint8Array[]> {
+  async requestSync (_request: Uint8Array, _opts?: SyncRequestOptions): Promise<Uint8Array[]> {
     this.syncRequests++
     return this.answers
   }
