@@ -111,7 +111,7 @@ export async function honestSwarm (opts: {
   const drivers: RoundDriver[] = []
   for (let i = 0; i < peers; i++) {
     const real = createSwarmChannel(nodes[i], { taskId: id })
-    const realPublish = async (d: Uint8Array): Promise<void> => { sent.push({ from: i, bytes: d }); await real.publish(d) }
+    const realPublish = async (d: Uint8Array, o?: { flood?: boolean }): Promise<void> => { sent.push({ from: i, bytes: d }); await real.publish(d, o) }
     const channel: SwarmChannel = {
       ...real,
       listen: (handler) => real.listen(async (d, from) => {
@@ -119,7 +119,10 @@ export async function honestSwarm (opts: {
         if (ms > 0) await sleep(ms)
         return await handler(d, from)
       }),
-      publish: async (d) => await (opts.wrapPublish != null ? opts.wrapPublish(i, d, realPublish) : realPublish(d)),
+      publish: async (d, o) => {
+        const publishIt = async (x: Uint8Array): Promise<void> => await realPublish(x, o)
+        await (opts.wrapPublish != null ? opts.wrapPublish(i, d, publishIt) : publishIt(d))
+      },
       serveSync: (handler) => real.serveSync(async (req, from) => {
         if (opts.serving != null && !opts.serving(i)) throw new Error('this peer is gone')
         return await handler(req, from)

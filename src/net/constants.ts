@@ -148,6 +148,12 @@ export const DEFAULT_RELAY_ADDRESS_TIMEOUT_MS = 20_000
  * backed off). The thresholds map to colocation surplus: 12+ peers on one IP (s = 2, -40) get no
  * gossip, 13+ (-90) none of our own messages, 14+ (-160) are graylisted (their RPCs ignored).
  */
+/**
+ * gossipsub's mesh and gossip in local swarms (not `publicNetwork`; src/net/pubsub.ts says why): a mesh of
+ * 4 (3..8, at least 2 kept by score, 1 outbound), IHAVE each heartbeat to max(4, a tenth of the other
+ * subscribers). A public network keeps gossipsub's defaults (6, 4..12, 4, 2; max(6, a quarter)).
+ */
+export const GOSSIP_LOCAL_MESH = Object.freeze({ D: 4, Dlo: 3, Dhi: 8, Dscore: 2, Dout: 1, Dlazy: 4, gossipFactor: 0.1 })
 export const GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD = 10
 export const GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT = -10
 export const GOSSIP_PUBLIC_GOSSIP_THRESHOLD = -10

@@ -9,6 +9,12 @@
  * addresses and public-network gossip scoring (`publicNetwork`). The circuit relay transport
  * (to dial `/p2p-circuit` addresses) runs with any of relayClient, dht, dcutr or publicNetwork.
  *
+ * libp2p's connection monitor (a ping stream on every connection every 10 s, aborting the connection
+ * when one is slow) runs on a public network only. In a local swarm it opened most of the streams: 688
+ * ping streams a peer and round in a 50-peer, cohort-50 simulation (of ~1,250 streams; a received
+ * Noise frame carries ~30 bytes of framing, and a peer received ~12,500 frames a round), and without it
+ * a peer received 27% fewer frames at 30 peers. Yamux's keep-alive (30 s) still runs on every connection.
+ *
  * Bad input fails before or while starting with a named error whose message names the address:
  * `InvalidMultiaddrError`, `UnknownTransportError`, `UnsupportedAddressError`,
  * `ListenAddressInUseError`, `ListenError`, `InvalidBootstrapAddressError`, `InvalidPrivateKeyError`.
@@ -290,6 +296,7 @@ export async function createPeerNode (init: PeerNodeInit = {}): Promise<PeerNode
       dialTimeout: dialTimeoutMs
     },
     metrics: () => new ByteMetrics(),
+    connectionMonitor: { enabled: publicNetwork },
     services: {
       identify: identify(),
       ping: ping(),

@@ -89,7 +89,11 @@ export interface Gossip {
   setValidator(topic: string, validator: Validator | undefined): void
   /** Calls `handler` for every accepted message on `topic`; returns a function that removes it. */
   onMessage(topic: string, handler: MessageHandler): () => void
-  publish(topic: string, data: Uint8Array, options?: { signal?: AbortSignal }): Promise<PublishResult>
+  /**
+   * `flood`: true sends to every connected subscriber, false to the mesh only; absent, the router's
+   * `floodPublish` decides.
+   */
+  publish(topic: string, data: Uint8Array, options?: { signal?: AbortSignal, flood?: boolean }): Promise<PublishResult>
   /** Resolves with the mesh size once the topic mesh has at least `minPeers` peers. */
   waitForMesh(topic: string, options?: WaitForMeshOptions): Promise<number>
   /** Connected peers that subscribe to `topic`. */
@@ -161,14 +165,14 @@ class GossipWrapper implements Gossip {
     return () => { this.handlers.get(topic)?.delete(handler) }
   }
 
-  async publish (topic: string, data: Uint8Array, options: { signal?: AbortSignal } = {}): Promise<PublishResult> {
+  async publish (topic: string, data: Uint8Array, options: { signal?: AbortSignal, flood?: boolean } = {}): Promise<PublishResult> {
     options.signal?.throwIfAborted()
     if (data.byteLength > this.maxMessageBytes) {
       throw new MessageTooLargeError(topic, data.byteLength, this.maxMessageBytes)
     }
     let recipients: PeerId[]
     try {
-      ({ recipients } = await this.pubsub.publish(topic, data))
+      ({ recipients } = await this.pubsub.publish(topic, data, options.flood != null ? { floodPublish: options.flood } : undefined))
     } catch (err) {
       throw new GossipError(`cannot publish ${data.byteLength} bytes on topic ${topic}: ${reasonOf(err)}`, { cause: err })
     }

@@ -23,13 +23,17 @@
  * - `fallbackToFloodsub: false`: all fedswarm peers speak gossipsub.
  * - `floodPublish` (default on, gossipsub's default): a peer's own messages go to every connected
  *   subscriber, so they do not depend on the mesh having formed or on every peer on the way taking them.
- *   Off, it cut the bytes a peer received a round from 2.38 to 2.19 MB (30 peers, cohort 30, `fedswarm
- *   sim --rounds 2`, one run each; a tally of every message gossipsub received showed each small message
- *   5-6.6 times with it on), but with it off the chaos test with 15% gossip loss and up to 150 ms delay did
- *   not finish its rounds within its 400 s (one run, not diagnosed further), so it stays on.
- * - `mcacheGossip` stays at gossipsub's 3: with 1 (IHAVE over the last heartbeat only) a peer received
- *   2.11 instead of 2.19 MB a round at 30 peers with flooding off, but the one cohort-50 bench run with
- *   1 and flooding on formed cohorts of 3 after a failed first attempt (not diagnosed; session 10).
+ *   The round driver turns it off per message for the members' small messages in tasks whose cohorts
+ *   sum in slices (its `floods`): with it on every peer received each of them once from its author and
+ *   again from most mesh neighbours. Off for every message, the chaos test with 15% gossip loss (6 peers)
+ *   did not finish its rounds within its 400 s (twice, sessions 10 and 11), so small tasks keep it.
+ * - local swarms (not `publicNetwork`): a mesh of 4 instead of 6 and IHAVE over the last heartbeat to 4
+ *   peers (`GOSSIP_LOCAL_MESH`). A tally of everything gossipsub received (50 peers, cohort 50, `fedswarm
+ *   sim --rounds 2`, per peer and round) counted 7,915 IHAVE ids (~270 KB) with gossipsub's defaults;
+ *   with one heartbeat of history 2,904; the mesh of 4 took the round messages received from 0.61 to 0.53
+ *   MB (one run each; these runs also had the connection monitor off, see create-node.ts). Lost messages
+ *   are pulled over the sync protocol, which does not need IHAVE. A public network keeps gossipsub's
+ *   defaults: a larger mesh is harder to eclipse.
  * - peer scoring, by `publicNetwork` (see `pubsubScoreParams`):
  *   - false (simulations, local swarms; the default): gossipsub's default score parameters and
  *     thresholds, with loopback IPs exempt from the IP-colocation penalty, so a swarm of dozens
@@ -59,7 +63,7 @@ import type { GossipSubComponents, Message } from '@libp2p/gossipsub'
 import type { PeerScoreParams, PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { PeerId, TypedEventTarget } from '@libp2p/interface'
 import {
-  GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_MAX_FRAME_BYTES, GOSSIP_PUBLIC_GOSSIP_THRESHOLD, GOSSIP_PUBLIC_GRAYLIST_THRESHOLD,
+  GOSSIP_IP_COLOCATION_WHITELIST, GOSSIP_LOCAL_MESH, GOSSIP_MAX_FRAME_BYTES, GOSSIP_PUBLIC_GOSSIP_THRESHOLD, GOSSIP_PUBLIC_GRAYLIST_THRESHOLD,
   GOSSIP_PUBLIC_IP_COLOCATION_THRESHOLD, GOSSIP_PUBLIC_IP_COLOCATION_WEIGHT, GOSSIP_PUBLIC_PUBLISH_THRESHOLD
 } from './constants.ts'
 import type { PenaltyBox } from './penalties.ts'
@@ -88,7 +92,8 @@ export interface PubSubService extends TypedEventTarget<PubSubEvents> {
   getSubscribers(topic: string): PeerId[]
   /** Peer ids (strings) in our mesh for `topic`. */
   getMeshPeers(topic: string): string[]
-  publish(topic: string, data: Uint8Array): Promise<{ recipients: PeerId[] }>
+  /** `floodPublish`: this message to every connected subscriber (true) or the mesh only (false). */
+  publish(topic: string, data: Uint8Array, opts?: { floodPublish?: boolean }): Promise<{ recipients: PeerId[] }>
   reportMessageValidationResult(msgId: string, propagationSource: string, acceptance: Acceptance): void
 }
 
@@ -149,6 +154,7 @@ export function createPubSub (init: PubSubInit = {}): (components: GossipSubComp
     emitSelf: false,
     floodPublish: init.floodPublish ?? true,
     maxInboundDataLength: init.maxFrameBytes ?? GOSSIP_MAX_FRAME_BYTES,
+    ...(init.publicNetwork === true ? {} : GOSSIP_LOCAL_MESH),
     ...withPenalties(pubsubScoreParams(init.publicNetwork === true), init.penalties)
   })
   // the gossipsub class has every method of PubSubService; its exported factory type is narrower

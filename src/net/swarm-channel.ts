@@ -48,8 +48,8 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
       gossip.setValidator(topic, async (msg) => await handler(msg.data, msg.propagationSource.toString()))
       gossip.subscribe(topic)
     },
-    async publish (data: Uint8Array, opts: RequestOptions = {}): Promise<void> {
-      await gossip.publish(topic, data, { signal: opts.signal })
+    async publish (data: Uint8Array, opts: RequestOptions & { flood?: boolean } = {}): Promise<void> {
+      await gossip.publish(topic, data, { signal: opts.signal, flood: opts.flood })
     },
     async waitForMesh (opts): Promise<boolean> {
       try {

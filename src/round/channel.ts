@@ -26,8 +26,11 @@ export interface SwarmChannel {
    * envelope in `data` names and signs it).
    */
   listen (handler: (data: Uint8Array, via: string) => Promise<Verdict>): void
-  /** Publishes on the task topic; resolves even if no peer was subscribed yet. */
-  publish (data: Uint8Array, opts?: RequestOptions): Promise<void>
+  /**
+   * Publishes on the task topic; resolves even if no peer was subscribed yet. `flood`: to every connected
+   * subscriber (true) or to the mesh only (false); absent, the gossip router's default (flooding).
+   */
+  publish (data: Uint8Array, opts?: RequestOptions & { flood?: boolean }): Promise<void>
   /** Resolves once the task topic has at least `minPeers` peers, or after `timeoutMs`. */
   waitForMesh (opts: { minPeers: number, timeoutMs: number, signal?: AbortSignal }): Promise<boolean>
   putBlob (bytes: Uint8Array): string

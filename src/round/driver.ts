@@ -473,10 +473,26 @@ export class RoundDriver {
     const vm = await openMessage(bytes, Infinity)
     this.accept(vm)
     try {
-      await this.init.channel.publish(bytes)
+      await this.init.channel.publish(bytes, this.floods(message) ? undefined : { flood: false })
     } catch (err) {
       this.log(`publish failed: ${(err as Error).message}`)
     }
+  }
+
+  /**
+   * Whether `message` goes to every connected subscriber (gossipsub's flood publishing, the router's
+   * default) or to the mesh only. Tasks whose cohorts sum in slices (cohort size of at least
+   * `aggregation.sliceFrom`) send their members' small round messages to the mesh only: flooded, every
+   * peer received each of them about once more for each mesh neighbour relaying it (50 peers: the
+   * gossip a peer received in a round went from 0.53 to 0.38 MB without it). The leader's cohort, mask
+   * set and survivor list are flooded in every task (one message each that every peer needs), and so is
+   * everything in smaller tasks, where flooding costs little and carries a round through gossip loss
+   * (the chaos test with 15% loss did not finish in 400 s without it).
+   */
+  private floods (message: RoundMessage): boolean {
+    const t = this.init.task
+    if (t.cohort.size < (t.aggregation.sliceFrom ?? DEFAULT_SLICE_FROM)) return true
+    return message.cohort != null || message.maskSet != null || message.survivors != null
   }
 
   private header (cur: Current): Pick<RoundMessage, 'task' | 'round' | 'attempt' | 'base'> {
