@@ -27,13 +27,15 @@
  *   sum in slices (its `floods`): with it on every peer received each of them once from its author and
  *   again from most mesh neighbours. Off for every message, the chaos test with 15% gossip loss (6 peers)
  *   did not finish its rounds within its 400 s (twice, sessions 10 and 11), so small tasks keep it.
- * - local swarms (not `publicNetwork`): a mesh of 4 instead of 6 and IHAVE over the last heartbeat to 4
- *   peers (`GOSSIP_LOCAL_MESH`). A tally of everything gossipsub received (50 peers, cohort 50, `fedswarm
- *   sim --rounds 2`, per peer and round) counted 7,915 IHAVE ids (~270 KB) with gossipsub's defaults;
- *   with one heartbeat of history 2,904; the mesh of 4 took the round messages received from 0.61 to 0.53
- *   MB (one run each; these runs also had the connection monitor off, see create-node.ts). Lost messages
- *   are pulled over the sync protocol, which does not need IHAVE. A public network keeps gossipsub's
- *   defaults: a larger mesh is harder to eclipse.
+ * - local swarms (not `publicNetwork`): a mesh of 4 instead of 6, and IHAVE each heartbeat to max(4, a
+ *   tenth of the other subscribers) instead of max(6, a quarter) (`GOSSIP_LOCAL_MESH`). A tally of
+ *   everything gossipsub received (50 peers, cohort 50, `fedswarm sim --rounds 2`, per peer and round)
+ *   counted 7,915 IHAVE ids (~270 KB) with gossipsub's defaults, 2,904 with one heartbeat of history; the
+ *   mesh of 4 took the round messages received from 0.61 to 0.53 MB (one run each, with the connection
+ *   monitor off, see create-node.ts). The history stays at 3 heartbeats: a restarted peer recovers what
+ *   it missed through IHAVE (with one heartbeat, one of six runs of the crash chaos test ended with two
+ *   models in a round; not diagnosed), and cutting the fan-out instead gave the same bytes at 50 peers.
+ *   A public network keeps gossipsub's defaults: a larger mesh is harder to eclipse.
  * - peer scoring, by `publicNetwork` (see `pubsubScoreParams`):
  *   - false (simulations, local swarms; the default): gossipsub's default score parameters and
  *     thresholds, with loopback IPs exempt from the IP-colocation penalty, so a swarm of dozens
