@@ -40,6 +40,12 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
     const subscribed = gossip.topicPeers(topic)
     return subscribed.length > 0 ? subscribed : node.getPeers()
   }
+  /** `prefer` (PeerId strings; bad ones skipped) first, then the other connected peers. */
+  const preferredFirst = (prefer: readonly string[] = []): PeerId[] => {
+    const preferred = prefer.flatMap(id => { try { return [peerIdFromString(id)] } catch { return [] } })
+    const first = new Set(preferred.map(p => p.toString()))
+    return [...preferred, ...connectedPeers().filter(p => !first.has(p.toString()))]
+  }
 
   return {
     peerId: node.peerId.toString(),
@@ -64,9 +70,7 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
     putBlob: (bytes) => store.put(bytes),
     getBlob: (hash) => store.get(hash),
     async fetchBlob (hash: string, opts: RequestOptions & { prefer?: string[] } = {}): Promise<Uint8Array> {
-      const preferred = (opts.prefer ?? []).flatMap(id => { try { return [peerIdFromString(id)] } catch { return [] } })
-      const first = new Set(preferred.map(p => p.toString()))
-      const peers = [...preferred, ...connectedPeers().filter(p => !first.has(p.toString()))]
+      const peers = preferredFirst(opts.prefer)
       return await fetchBlob(node, hash, { store, timeoutMs: opts.timeoutMs, signal: opts.signal, peers })
     },
     async fetchBlobRange (hash: string, offset: number, length: number, opts: RequestOptions & { from: string }): Promise<Uint8Array> {
@@ -100,9 +104,7 @@ export function createSwarmChannel (node: PeerNode, init: SwarmChannelInit): Swa
       servers.push(serveSync(node, async (req, from) => await handler(req, from.toString())))
     },
     async requestSync (request: Uint8Array, opts: SyncRequestOptions = {}): Promise<Uint8Array[]> {
-      const preferred = (opts.prefer ?? []).flatMap(id => { try { return [peerIdFromString(id)] } catch { return [] } })
-      const first = new Set(preferred.map(p => p.toString()))
-      const peers = [...preferred, ...connectedPeers().filter(p => !first.has(p.toString()))]
+      const peers = preferredFirst(opts.prefer)
         .filter(p => opts.exclude?.(p.toString()) !== true)
         .slice(0, opts.fanout ?? 3)
       const answers = await Promise.allSettled(peers.map(async p => await requestSync(node, p, request, { timeoutMs: opts.timeoutMs, signal: opts.signal })))

@@ -29,7 +29,7 @@ export const ROUND_DEFAULTS = {
   /** Peers asked at once for their head and chain links. */
   syncFanout: 3,
   /**
-   * Forks (see the driver's `considerFork`): how many of its last rounds a peer gives up to take the chain
+   * Forks (the driver's forks section): how many of its last rounds a peer gives up to take the chain
    * most of the swarm holds, and how many other base models of one round it keeps count of.
    */
   forkDepth: 5,
