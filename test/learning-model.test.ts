@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
-import { ModelError, createRng, initialParams, modelLayout, wasmKernelSelfTest } from '../src/learning/index.ts'
+import { ModelError, createRng, initialParams, modelLayout, setWasmSimdKernels, trainLocal, useBackend, wasmKernelSelfTest } from '../src/learning/index.ts'
 import type { ModelSpec } from '../src/config/types.ts'
 
 const MNIST = [28, 28, 1]
@@ -98,6 +98,31 @@ test('prng: same stream for the same seed, ints in range, shuffles are permutati
   assert.ok(Math.abs(d.reduce((s, x) => s + x, 0) - 1) < 1e-9 && d.every(Number.isFinite))
 })
 
-test('wasm kernel replacements match the cpu backend', async () => {
+test('wasm kernel replacements match the cpu backend, with and without the SIMD loops', async () => {
   assert.ok(await wasmKernelSelfTest() < 1e-4)
+  assert.ok(await wasmKernelSelfTest({ simd: false }) < 1e-4)
+})
+
+test('the SIMD loops are on for wasm, and a CNN trains to the same weights with them as without', async () => {
+  await useBackend('wasm')
+  const spec: ModelSpec = { kind: 'cnn', filters: [8], dense: 10, activation: 'relu' }
+  const params = initialParams(spec, MNIST, 10, 3)
+  const job = { model: spec, dataset: { kind: 'mnist' as const }, indices: Uint32Array.from({ length: 96 }, (_, i) => i), params, seed: 1,
+    training: { epochs: 1, batchSize: 32, learningRate: 0.05, optimizer: 'sgd' as const, momentum: 0 } }
+  assert.equal(await setWasmSimdKernels(true), true, 'useBackend(wasm) turned the SIMD loops on')
+  const fast = await trainLocal(job)
+  await setWasmSimdKernels(false)
+  try {
+    const plain = await trainLocal(job)
+    let worst = 0
+    let norm = 0
+    for (let i = 0; i < plain.delta.length; i++) {
+      worst = Math.max(worst, Math.abs(fast.delta[i] - plain.delta[i]))
+      norm = Math.max(norm, Math.abs(plain.delta[i]))
+    }
+    assert.ok(norm > 1e-3, 'the job changed the weights')
+    assert.ok(worst < 1e-4 * norm, `largest difference ${worst} against largest change ${norm}`)
+  } finally {
+    await setWasmSimdKernels(true)
+  }
 })

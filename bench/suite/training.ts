@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ModelSpec, TrainingSpec } from '../../src/config/types.ts'
-import { initialParams, loadDataset, trainLocal, useBackend } from '../../src/learning/index.ts'
+import { initialParams, loadDataset, setWasmSimdKernels, trainLocal, useBackend } from '../../src/learning/index.ts'
 import { MALLOC_ENV, finiteOrNull, median, progress } from './common.ts'
 import { profileTraining } from './profile.ts'
 import type { TrainingProfile } from './profile.ts'
@@ -61,6 +61,8 @@ export interface ModelFigures {
 
 export interface TrainingResult {
   backend: string
+  /** On wasm: whether the SIMD loops of src/learning/wasm-simd.ts were on (null on other backends). */
+  wasmSimd: boolean | null
   batchSize: number
   optimizer: string
   learningRate: number
@@ -108,10 +110,11 @@ export async function trainingPart ({ small, profile = false }: TrainingOptions)
   const reps = small ? 1 : 5
   const examples = { mlp: small ? 2000 : 12_000, cnn: small ? 500 : 3000 }
   const backend = await useBackend('auto')
+  const wasmSimd = backend === 'wasm' ? await setWasmSimdKernels(true) : null
   const ds = await loadDataset({ kind: 'mnist' })
   const n = Math.max(examples.mlp, examples.cnn)
   const training: TrainingSpec = { epochs: 1, batchSize: BATCH, learningRate: LR, optimizer: 'sgd', momentum: 0 }
-  progress(PART, `backend ${backend}, batch ${BATCH}, sgd lr ${LR}, ${reps} rep(s), mlp ${examples.mlp} / cnn ${examples.cnn} examples per timed pass`)
+  progress(PART, `backend ${backend}${wasmSimd === true ? ' (SIMD loops on)' : wasmSimd === false ? ' (SIMD loops did not load)' : ''}, batch ${BATCH}, sgd lr ${LR}, ${reps} rep(s), mlp ${examples.mlp} / cnn ${examples.cnn} examples per timed pass`)
 
   const torch = findTorch()
   let dataFile: string | undefined
@@ -198,6 +201,7 @@ export async function trainingPart ({ small, profile = false }: TrainingOptions)
   }
   return {
     backend,
+    wasmSimd,
     batchSize: BATCH,
     optimizer: 'sgd',
     learningRate: LR,

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm'
 import { BACKENDS } from './constants.ts'
 import type { BackendChoice, BackendName } from './constants.ts'
 import { BackendError } from './errors.ts'
-import { patchWasmKernels } from './wasm-kernels.ts'
+import { enableWasmSimdKernels, patchWasmKernels } from './wasm-kernels.ts'
 
 const TFJS_NODE = '@tensorflow/tfjs-node'
 let tfjsNode: Promise<boolean> | undefined
@@ -36,6 +36,8 @@ async function trySet (name: BackendName): Promise<boolean> {
   try {
     if (await tf.setBackend(name)) {
       await tf.ready()
+      // the SIMD loops are an optimization: without them the kernels keep their plain forms
+      if (name === 'wasm') await enableWasmSimdKernels()
       return true
     }
     failures.set(name, `tf.setBackend('${name}') failed`)

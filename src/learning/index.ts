@@ -49,8 +49,17 @@ export async function useBackend (choice?: BackendChoice): Promise<BackendName> 
   return await (await import('./backend.ts')).useBackend(choice)
 }
 
-/** Max relative difference of the wasm kernel replacements against the cpu backend (see `wasm-kernels.ts`). */
-export async function wasmKernelSelfTest (): Promise<number> {
+/**
+ * Max relative difference of the wasm kernel replacements against the cpu backend (see
+ * `wasm-kernels.ts`), with the SIMD loops (default) or without them (`simd: false`).
+ */
+export async function wasmKernelSelfTest (options: { simd?: boolean } = {}): Promise<number> {
   await useBackend('wasm')
-  return await (await import('./wasm-kernels.ts')).wasmKernelSelfTest()
+  return await (await import('./wasm-kernels.ts')).wasmKernelSelfTest(options)
+}
+
+/** Turns the wasm backend's SIMD loops on or off on this thread (tests, benchmarks); returns the previous state. */
+export async function setWasmSimdKernels (on: boolean): Promise<boolean> {
+  await useBackend('wasm')
+  return await (await import('./wasm-kernels.ts')).setWasmSimdKernels(on)
 }

@@ -12,15 +12,25 @@
  * - MaxPoolGrad: the shipped kernel rescans every window for each input position; a single pass over
  *   the windows in JS is ~2.5x faster on the CNN's 2x2 pools.
  * - Identity and same-dtype Cast: share the buffer instead of copying it.
+ * - With the SIMD loops of `wasm-simd.ts` (`enableWasmSimdKernels`, once the backend is up): max-pool
+ *   gradients of pools that tile their input, the filter gradient's im2col and (8k output channels)
+ *   its product, bias gradients (Sum over the leading axes) and bias adds (Add of a row to every
+ *   row); each falls back to the code above.
  * `wasmKernelSelfTest` compares the numeric ones with the cpu backend.
  */
 
 import * as tf from '@tensorflow/tfjs'
+import { isWasmMemory, loadSimdKernels, simdFailure } from './wasm-simd.ts'
+import type { SimdKernels } from './wasm-simd.ts'
 
 type TensorInfo = tf.TensorInfo
 type KernelFn = (args: { inputs: Record<string, TensorInfo>, backend: any, attrs: Record<string, any> }) => TensorInfo
 
 let patched = false
+let simd: SimdKernels | null = null
+
+/** Largest im2col (values) the filter gradient builds; bigger ones take the convolution route (no copy). */
+const IM2COL_MAX_VALUES = 1 << 24
 
 /** Registers the kernels above for the `wasm` backend (once; call before `setBackend('wasm')`). */
 export function patchWasmKernels (): void {
@@ -65,11 +75,30 @@ export function patchWasmKernels (): void {
       attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast')
   const isNHWC = (attrs: Record<string, any>): boolean => attrs.dataFormat == null || attrs.dataFormat === 'NHWC' || attrs.dataFormat === 'channelsLast'
 
+  const matMul = fn('BatchMatMul') // the kernel above: without transposes it is the shipped one
   const filterGrad: KernelFn = ({ inputs, backend, attrs }) => {
     const { x, dy } = inputs
     const filterShape = attrs.filterShape as number[]
     if (!isNHWC(attrs)) throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${String(attrs.dataFormat)}`)
     const info = convInfo(x.shape, filterShape, attrs)
+    const rows = info.filterHeight * info.filterWidth * info.inChannels
+    const positions = info.batchSize * info.outHeight * info.outWidth
+    if (x.dtype === 'float32' && dy.dtype === 'float32' && rows * positions <= IM2COL_MAX_VALUES) {
+      // dW [kh*kw*ci, co] = im2col(x)^T [kh*kw*ci, b*oh*ow] . dy [b*oh*ow, co]: one XNNPACK matrix product
+      const cols = backend.makeOutput([rows, positions], 'float32')
+      if (simd != null && info.outChannels % 8 === 0) {
+        im2colTransposedSimd(simd, info, heapOffset(backend, x), heapOffset(backend, cols))
+        const out = backend.makeOutput([...filterShape], 'float32')
+        simd.matMulN8(heapOffset(backend, cols), heapOffset(backend, dy), heapOffset(backend, out), rows, positions, info.outChannels)
+        backend.disposeData(cols.dataId)
+        return out
+      }
+      if (simd != null) im2colTransposedSimd(simd, info, heapOffset(backend, x), heapOffset(backend, cols))
+      else im2colTransposedInto(info, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(cols))
+      const out = matMul({ inputs: { a: cols, b: { dataId: dy.dataId, shape: [positions, info.outChannels], dtype: 'float32' } }, backend, attrs: { transposeA: false, transposeB: false } })
+      backend.disposeData(cols.dataId)
+      return { dataId: out.dataId, shape: [...filterShape], dtype: 'float32' }
+    }
     const tmp: TensorInfo[] = []
     const { top, bottom, left, right } = info.padInfo
     const xt = keep(tmp, transpose({ inputs: { x }, backend, attrs: { perm: [3, 1, 2, 0] } }))
@@ -119,11 +148,43 @@ export function patchWasmKernels (): void {
     const { dy, input } = inputs
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode)
     const dx = backend.makeOutput(input.shape, 'float32')
+    if (simd != null && tiles(info) && input.dtype === 'float32' && dy.dtype === 'float32') {
+      simd.maxPoolGradTiled(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), info.batchSize,
+        info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth)
+      return dx
+    }
     // views after makeOutput: allocating may grow (and detach) the wasm heap
     maxPoolGradInto(info, backend.typedArrayFromHeap(input), backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(dx))
     return dx
   }
   replace(get('MaxPoolGrad'), poolGrad)
+
+  // bias gradients: a sum over the leading axes (dy over batch, height and width) is a sum of rows
+  const sumFn = fn('Sum')
+  replace(get('Sum'), (args) => {
+    const { inputs: { x }, backend, attrs } = args
+    if (simd == null || x.dtype !== 'float32') return sumFn(args)
+    const axes = tf.util.parseAxisParam(attrs.axis, x.shape).sort((a, b) => a - b)
+    const k = axes.length
+    if (k === 0 || k >= x.shape.length || axes.some((a, i) => a !== i)) return sumFn(args)
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, k))
+    const rest = x.shape.slice(k)
+    const out = backend.makeOutput(attrs.keepDims === true ? [...x.shape.slice(0, k).map(() => 1), ...rest] : rest, 'float32')
+    simd.sumRows(heapOffset(backend, x), heapOffset(backend, out), rows, tf.util.sizeFromShape(rest))
+    return out
+  })
+  // bias adds: a row added to every row of a matrix (or of an NHWC tensor, per pixel)
+  const addFn = fn('Add')
+  replace(get('Add'), (args) => {
+    const { inputs: { a, b }, backend } = args
+    if (simd == null || a.dtype !== 'float32' || b.dtype !== 'float32') return addFn(args)
+    const [big, row] = a.shape.length >= 2 && b.shape.length === 1 ? [a, b] : b.shape.length >= 2 && a.shape.length === 1 ? [b, a] : [null, null]
+    if (big == null || row == null || big.shape[big.shape.length - 1] !== row.shape[0]) return addFn(args)
+    const inner = row.shape[0]
+    const out = backend.makeOutput(big.shape, 'float32')
+    simd.addRow(heapOffset(backend, big), heapOffset(backend, row), heapOffset(backend, out), tf.util.sizeFromShape(big.shape) / inner, inner)
+    return out
+  })
 
   // Identity, and Cast to the dtype the tensor has, share the input's buffer (one more reference, as the
   // wasm Reshape does) instead of copying it: every relu gradient casts its step mask to float32.
@@ -151,35 +212,121 @@ function maxPoolGradInto (info: tf.backend_util.Conv2DInfo, x: Float32Array, dy:
   const rowStride = inWidth * ch
   const imageStride = inHeight * rowStride
   dx.fill(0)
-  const best = new Float32Array(ch)
-  const at = new Int32Array(ch)
   let o = 0
   for (let b = 0; b < batchSize; b++) {
     const base = b * imageStride
     for (let oy = 0; oy < outHeight; oy++) {
       const y0 = oy * strideHeight - top
+      // the window's rows inside the input: y0 + wy for wy = wyLo, wyLo + dilation, ... < wyHi
+      const wyLo = y0 >= 0 ? 0 : Math.ceil(-y0 / dilationHeight) * dilationHeight
+      const wyHi = Math.min(effectiveFilterHeight, inHeight - y0)
       for (let ox = 0; ox < outWidth; ox++, o += ch) {
         const x0 = ox * strideWidth - left
-        best.fill(-Infinity)
-        at.fill(-1)
-        for (let wy = 0; wy < effectiveFilterHeight; wy += dilationHeight) {
-          const y = y0 + wy
-          if (y < 0 || y >= inHeight) continue
-          const row = base + y * rowStride
-          for (let wx = 0; wx < effectiveFilterWidth; wx += dilationWidth) {
-            const xx = x0 + wx
-            if (xx < 0 || xx >= inWidth) continue
-            const p = row + xx * ch
-            for (let c = 0; c < ch; c++) {
-              const v = x[p + c]
-              if (v > best[c] || at[c] < 0) { best[c] = v; at[c] = p + c }
+        const wxLo = x0 >= 0 ? 0 : Math.ceil(-x0 / dilationWidth) * dilationWidth
+        const wxHi = Math.min(effectiveFilterWidth, inWidth - x0)
+        const corner = base + y0 * rowStride + x0 * ch
+        for (let c = 0; c < ch; c++) {
+          let best = -Infinity
+          let at = -1
+          for (let wy = wyLo; wy < wyHi; wy += dilationHeight) {
+            const row = corner + wy * rowStride + c
+            for (let wx = wxLo; wx < wxHi; wx += dilationWidth) {
+              const p = row + wx * ch
+              const v = x[p]
+              if (v > best || at < 0) { best = v; at = p }
             }
           }
+          if (at >= 0) dx[at] += dy[o + c]
         }
-        for (let c = 0; c < ch; c++) if (at[c] >= 0) dx[at[c]] += dy[o + c]
       }
     }
   }
+}
+
+/**
+ * im2col, transposed: cols[(kh*kw_size + kw)*ci + c][(b*oh + y)*ow + x] = x[b, y*sh + kh*dh - top,
+ * x*sw + kw*dw - left, c], 0 where that falls in the padding. Every element of `cols` is written.
+ */
+function im2colTransposedInto (info: tf.backend_util.Conv2DInfo, x: Float32Array, cols: Float32Array): void {
+  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info
+  const top = info.padInfo.top
+  const left = info.padInfo.left
+  const step = strideWidth * ch
+  let o = 0
+  for (let kh = 0; kh < filterHeight; kh++) {
+    for (let kw = 0; kw < filterWidth; kw++) {
+      const offX = kw * dilationWidth - left
+      // output columns whose input column is inside the image
+      const lo = Math.min(outWidth, Math.max(0, Math.ceil(-offX / strideWidth)))
+      const hi = Math.max(lo, Math.min(outWidth, Math.floor((inWidth - 1 - offX) / strideWidth) + 1))
+      for (let c = 0; c < ch; c++) {
+        for (let b = 0; b < batchSize; b++) {
+          for (let oy = 0; oy < outHeight; oy++) {
+            const iy = oy * strideHeight + kh * dilationHeight - top
+            if (iy < 0 || iy >= inHeight) {
+              for (let ox = 0; ox < outWidth; ox++) cols[o + ox] = 0
+              o += outWidth
+              continue
+            }
+            let src = ((b * inHeight + iy) * inWidth + lo * strideWidth + offX) * ch + c
+            for (let ox = 0; ox < lo; ox++) cols[o + ox] = 0
+            for (let ox = lo; ox < hi; ox++, src += step) cols[o + ox] = x[src]
+            for (let ox = hi; ox < outWidth; ox++) cols[o + ox] = 0
+            o += outWidth
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The SIMD form of `im2colTransposedInto`: one call per row (kernel tap and channel). */
+function im2colTransposedSimd (k: SimdKernels, info: tf.backend_util.Conv2DInfo, x: number, cols: number): void {
+  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info
+  const rowBytes = batchSize * outHeight * outWidth * 4
+  let o = cols
+  for (let kh = 0; kh < filterHeight; kh++) {
+    const offY = kh * dilationHeight - info.padInfo.top
+    for (let kw = 0; kw < filterWidth; kw++) {
+      const offX = kw * dilationWidth - info.padInfo.left
+      const lo = Math.min(outWidth, Math.max(0, Math.ceil(-offX / strideWidth)))
+      const hi = Math.max(lo, Math.min(outWidth, Math.floor((inWidth - 1 - offX) / strideWidth) + 1))
+      for (let c = 0; c < ch; c++, o += rowBytes) {
+        k.im2colRow(x, o, batchSize, inHeight, inWidth, ch, outHeight, outWidth, strideHeight, strideWidth, c, offY, offX, lo, hi)
+      }
+    }
+  }
+}
+
+/** Pools whose windows tile the input exactly, four channels at a time (`maxPoolGradTiled`). */
+function tiles (info: tf.backend_util.Conv2DInfo): boolean {
+  const { padInfo: p } = info
+  return info.strideHeight === info.filterHeight && info.strideWidth === info.filterWidth &&
+    info.dilationHeight === 1 && info.dilationWidth === 1 && (p.top | p.bottom | p.left | p.right) === 0 &&
+    info.inChannels % 4 === 0 && info.outHeight * info.filterHeight <= info.inHeight && info.outWidth * info.filterWidth <= info.inWidth
+}
+
+function heapOffset (backend: any, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset as number
+}
+
+/**
+ * Turns on the SIMD loops for the wasm backend now in use (call after `setBackend('wasm')`). Returns
+ * null if they are on, else why not (the kernels then keep their plain forms).
+ */
+export async function enableWasmSimdKernels (): Promise<string | null> {
+  const memory = (tf.backend() as any)?.wasm?.asm?.memory
+  if (!isWasmMemory(memory)) return 'the wasm backend exposes no WebAssembly.Memory'
+  simd = await loadSimdKernels(memory)
+  return simd == null ? (simdFailure() ?? 'the SIMD module did not load') : null
+}
+
+/** Turns the SIMD loops off (`false`, tests compare both forms) or back on; returns the previous state. */
+export async function setWasmSimdKernels (on: boolean): Promise<boolean> {
+  const was = simd != null
+  if (!on) simd = null
+  else if (!was) await enableWasmSimdKernels()
+  return was
 }
 
 function replace (orig: tf.KernelConfig, kernelFunc: KernelFn): void {
@@ -193,13 +340,16 @@ function keep (list: TensorInfo[], t: TensorInfo): TensorInfo {
 }
 
 /**
- * Largest absolute difference between the wasm backend (with the kernels above) and the cpu backend
+ * Largest absolute difference between the wasm backend (with the kernels above, and with the SIMD loops
+ * unless `simd` is false) and the cpu backend
  * over matmuls with every transpose combination and the gradients of small convolutions with
  * 'same'/'valid' padding and strides 1 and 2, and max-pool gradients (overlapping windows, padding,
  * tied maxima). Switches backends; restores the previous one.
  */
-export async function wasmKernelSelfTest (): Promise<number> {
+export async function wasmKernelSelfTest ({ simd: useSimd = true }: { simd?: boolean } = {}): Promise<number> {
   const prev = tf.getBackend()
+  const kept = simd
+  if (!useSimd) simd = null
   const cases: Array<() => tf.Tensor[]> = []
   const data = (shape: number[], salt: number): Float32Array => {
     const n = shape.reduce((a, b) => a * b, 1)
@@ -224,10 +374,28 @@ export async function wasmKernelSelfTest (): Promise<number> {
       }
     }
   }
-  // max pools: non-overlapping and overlapping windows, 'same' padding, and ties (relu zeros, rounding)
-  for (const [size, stride, pad] of [[2, 2, 'valid'], [3, 2, 'same'], [3, 1, 'valid'], [2, 2, 'same']] as const) {
+  // filter gradients with 8 or 16 output channels (the SIMD product), a row count not a multiple of 4
+  for (const [ci, co, k, pad, stride] of [[1, 8, 5, 'same', 1], [3, 16, 3, 'valid', 2], [2, 8, 2, 'same', 1]] as const) {
     cases.push(() => {
-      const x = tf.tensor(data([2, 7, 6, 3], 5).map(v => Math.max(0, Math.round(v * 4) / 4)), [2, 7, 6, 3]) as tf.Tensor4D
+      const x = tf.tensor(data([3, 9, 8, ci], 7), [3, 9, 8, ci]) as tf.Tensor4D
+      const f = tf.tensor(data([k, k, ci, co], 8), [k, k, ci, co]) as tf.Tensor4D
+      const b = tf.tensor(data([co], 9), [co])
+      return tf.grads((a: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => tf.sum(tf.square(tf.relu(tf.add(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad), c)))))([x, f, b])
+    })
+  }
+  // bias adds and sums over leading axes (row lengths with and without a remainder of 4), either order
+  for (const shape of [[3, 5, 8], [4, 7], [2, 3, 2, 6]]) {
+    cases.push(() => {
+      const x = tf.tensor(data(shape, 10), shape)
+      const row = tf.tensor(data([shape.at(-1)!], 11), [shape.at(-1)!])
+      return [tf.add(x, row), tf.add(row, x), tf.sum(x, 0), tf.sum(x, [0, 1], true), tf.sum(x, [1, 0])]
+    })
+  }
+  // max pools: non-overlapping and overlapping windows, 'same' padding, and ties (relu zeros, rounding);
+  // 8 channels for the tiled SIMD loop (with a row and a column no window covers)
+  for (const [size, stride, pad, ch] of [[2, 2, 'valid', 3], [3, 2, 'same', 3], [3, 1, 'valid', 3], [2, 2, 'same', 3], [2, 2, 'valid', 8], [3, 3, 'valid', 4]] as const) {
+    cases.push(() => {
+      const x = tf.tensor(data([2, 7, 6, ch], 5).map(v => Math.max(0, Math.round(v * 4) / 4)), [2, 7, 6, ch]) as tf.Tensor4D
       return tf.grads((a: tf.Tensor) => {
         const p = tf.maxPool(a as tf.Tensor4D, size, stride, pad)
         return tf.sum(tf.mul(p, tf.tensor(data(p.shape, 6), p.shape))) // a distinct dy per window
@@ -254,6 +422,7 @@ export async function wasmKernelSelfTest (): Promise<number> {
     }
     return worst
   } finally {
+    simd = kept
     await tf.setBackend(prev)
   }
 }
