@@ -54,6 +54,8 @@ export interface SimInit {
   backend: 'auto' | 'tensorflow' | 'wasm' | 'cpu'
   /** Trainer worker threads per process (default: the trainer's own default). */
   workers?: number
+  /** The trainer's `gradients` option, in-process peers (default manual). */
+  gradients?: 'manual' | 'autodiff'
   /** Test examples used for the per-round evaluation (default: all). */
   evalLimit?: number
   log?: (line: string) => void
@@ -252,7 +254,7 @@ export async function simulate (init: SimInit): Promise<SimReport> {
   const dataset = await loadDataset(task.dataset, { signal: init.signal })
   const parts = partition(dataset.trainY, init.peers, task.partition, task.seed)
   const m0 = initialParams(task.model, dataset.inputShape, dataset.classes, task.seed)
-  const trainer = createTrainer({ backend: init.backend, workers: init.workers })
+  const trainer = createTrainer({ backend: init.backend, workers: init.workers, gradients: init.gradients })
   const backend = await trainer.backend()
   log(`task ${taskId.slice(0, 16)}: ${init.peers} peers, ${task.rounds} rounds, ${init.transport}${init.processes > 0 ? ` over ${init.processes} processes` : ''}, backend ${backend}, ${m0.length} parameters, secure aggregation ${task.secureAggregation ? 'on' : 'off'}`)
 

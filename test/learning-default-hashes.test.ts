@@ -1,7 +1,9 @@
 // The defaults of dataset.normalize (none) and training.lrSchedule (constant) change nothing: a plain
 // update, a DP-SGD update without noise and a plain sim run (secure aggregation off, so it is
 // deterministic) hash exactly as they did before the fields existed. The hashes were recorded on the
-// wasm backend from the code before the change; wasm is pinned so that tfjs-node machines do not differ.
+// wasm backend from the code before the change; wasm is pinned so that tfjs-node machines do not differ,
+// and so are tfjs's autodiff gradients (the code then had no others; the hand-written back-propagation
+// rounds differently, test/learning-backprop.test.ts holds it to autodiff).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
@@ -24,7 +26,7 @@ test('a plain update and a noise-free DP-SGD update hash as before', { timeout: 
   const data = await loadDataset(task.dataset)
   const parts = partition(data.trainY, 2, 'iid', task.seed).map(p => p.subarray(0, 3000))
   const m0 = initialParams(task.model, data.inputShape, data.classes, task.seed)
-  const trainer = createTrainer({ backend: 'wasm' })
+  const trainer = createTrainer({ backend: 'wasm', gradients: 'autodiff' })
   try {
     const source = createUpdateSource({ task, trainer, dataset: task.dataset, indices: parts[0], salt: 0 })
     const update = await source.train(m0, 1, { signal: new AbortController().signal })
@@ -37,7 +39,7 @@ test('a plain update and a noise-free DP-SGD update hash as before', { timeout: 
 })
 
 test('a plain 2-peer, 2-round sim (no secure aggregation) ends with the same model hashes as before', { timeout: 240_000 }, async () => {
-  const report = await simulate({ task: createTask({ ...task, secureAggregation: false }), peers: 2, transport: 'memory', processes: 0, dropout: 0, backend: 'wasm', evalLimit: 1000 })
+  const report = await simulate({ task: createTask({ ...task, secureAggregation: false }), peers: 2, transport: 'memory', processes: 0, dropout: 0, backend: 'wasm', gradients: 'autodiff', evalLimit: 1000 })
   assert.deepEqual(report.rounds.map(r => [r.round, r.modelHash, r.peersAgreeing]), [
     [1, '6ace498e59df68576866174ae8e75f204d4e91defce1552fe0f1dc98d81c0c41', 2],
     [2, '3b26a3ec1e56100be5c0b0b9ba3b1a1fa018b26591e6007b206ad1e267293c0a', 2]

@@ -90,7 +90,10 @@ export async function profileTraining (job: { model: ModelSpec, params: Float32A
   const info = await tf.profile(async () => { loopMs = 1000 * (await trainLocal({ ...job, indices, dataset, seed: 8 })).seconds })
   const perKernel = new Map<string, { ms: number, calls: number }>()
   let kernelMs = 0
-  for (const k of info.kernels) {
+  // op wrappers that run through customGrad (tf.fused.*: `fusedConv2d__op`) are listed as well as the
+  // kernel they call, whose time they contain: counting both would count that time twice
+  const kernels = info.kernels.filter(k => !k.name.endsWith('__op'))
+  for (const k of kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0
     const e = perKernel.get(k.name) ?? { ms: 0, calls: 0 }
     e.ms += ms
@@ -103,7 +106,7 @@ export async function profileTraining (job: { model: ModelSpec, params: Float32A
     ...summarize(cpu, 12),
     kernels: [...perKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)
       .map(([name, e]) => ({ name, percentOfLoop: round(100 * e.ms / loopMs, 1), callsPerBatch: round(e.calls / batches, 1) })),
-    kernelCallsPerBatch: round(info.kernels.length / batches, 1),
+    kernelCallsPerBatch: round(kernels.length / batches, 1),
     outsideKernelsPercent: round(100 * (loopMs - kernelMs) / loopMs, 1)
   }
 }

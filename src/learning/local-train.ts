@@ -13,6 +13,7 @@ import { checkEvalJob, checkTrainJob } from './jobs.ts'
 import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
 import { buildModel, getParams, setParams } from './models.ts'
 import type { BuiltModel } from './models.ts'
+import { planGradients } from './backprop.ts'
 import { createRng } from './prng.ts'
 import type { ModelSpec, TrainingSpec } from '../config/types.ts'
 
@@ -22,6 +23,12 @@ export interface LocalOptions {
   shouldStop?: () => boolean
   /** Called after every batch with the batches done and the batches of the whole job. */
   onBatch?: (done: number, total: number) => void
+  /**
+   * How `trainLocal` gets each batch's gradients: `manual` (default) back-propagates the layer plan by
+   * hand (`backprop.ts`, a third of the kernel calls); `autodiff` runs tfjs's tape over the layers
+   * model, the reference the manual form is tested against.
+   */
+  gradients?: 'manual' | 'autodiff'
 }
 
 const models = new Map<string, BuiltModel>()
@@ -76,11 +83,15 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
   const bs = Math.min(batchSize, indices.length)
   const xBuf = new Float32Array(bs * features)
   const yBuf = new Float32Array(bs * classes)
+  const labelBuf = new Int32Array(bs)
+  const manual = options.gradients !== 'autodiff'
+  const variables = built.model.weights
   const order = indices.slice()
   const rng = createRng(RNG_DOMAINS.shuffle, job.seed)
   const optimizer = createOptimizer(job.training)
   const model = built.model
   let lossSum: tf.Scalar = tf.scalar(0)
+  let manualLoss = 0
   const started = performance.now()
   const totalBatches = epochs * Math.ceil(order.length / bs)
   let batches = 0
@@ -97,8 +108,20 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
           const e = order[start + i]
           xBuf.set(ds.trainX.subarray(e * features, (e + 1) * features), i * features)
           yBuf[i * classes + ds.trainY[e]] = 1
+          labelBuf[i] = ds.trainY[e]
         }
         const xs = tf.tensor(xBuf.subarray(0, b * features), [b, ...inputShape], 'float32')
+        if (manual) {
+          try {
+            const step = planGradients(built.plan, variables.map(v => v.read()), xs, labelBuf.subarray(0, b))
+            optimizer.applyGradients(Object.fromEntries(variables.map((v, k) => [v.name, step.grads[k]])))
+            tf.dispose(step.grads)
+            manualLoss += step.lossSum
+          } finally {
+            xs.dispose()
+          }
+          continue
+        }
         const ys = tf.tensor(yBuf.subarray(0, b * classes), [b, classes], 'float32')
         const next = tf.tidy(() => {
           const cost = optimizer.minimize(() => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), true)!
@@ -108,7 +131,7 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
         lossSum = next
       }
     }
-    const total = (await lossSum.data())[0]
+    const total = (await lossSum.data())[0] + manualLoss
     const local = getParams(built)
     const delta = new Float32Array(local.length)
     for (let i = 0; i < delta.length; i++) delta[i] = local[i] - job.params[i]

@@ -8,10 +8,12 @@ import * as tf from '@tensorflow/tfjs'
 import type { ModelSpec } from '../config/types.ts'
 import { ModelError } from './errors.ts'
 import { planLayout, planModel } from './layout.ts'
-import type { ParamLayout } from './layout.ts'
+import type { LayerPlan, ParamLayout } from './layout.ts'
 
 export interface BuiltModel {
   model: tf.Sequential
+  /** The layers `model` was built from (`backprop.ts` runs them by hand). */
+  plan: LayerPlan[]
   layout: ParamLayout
   inputShape: number[]
   classes: number
@@ -43,7 +45,7 @@ export function buildModel (spec: ModelSpec, inputShape: readonly number[], clas
         break
     }
   }
-  return { model, layout: planLayout(plan), inputShape: [...inputShape], classes }
+  return { model, plan, layout: planLayout(plan), inputShape: [...inputShape], classes }
 }
 
 /** Loads a flat parameter vector (layout order) into the model's weights. */

@@ -41,7 +41,7 @@ port.on('message', (msg: ToWorker) => {
       if (msg.type === 'train' && msg.job.dp != null) {
         const r = await dpTrainLocal({ ...msg.job, dp: msg.job.dp }, { shouldStop, onBatch })
         result = { delta: r.delta, examples: r.examples, loss: r.loss, seconds: r.seconds, backend: r.backend, privacy: { steps: r.steps, samplingRate: r.samplingRate, noiseMultiplier: msg.job.dp.noiseMultiplier } }
-      } else if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop, onBatch })
+      } else if (msg.type === 'train') result = await trainLocal(msg.job, { shouldStop, onBatch, gradients: init.gradients })
       else result = await evaluateLocal(msg.job, { shouldStop })
       const transfer = 'delta' in result ? [result.delta.buffer as ArrayBuffer] : []
       post({ type: 'done', id: msg.id, result }, transfer)

@@ -20,6 +20,11 @@ export interface TrainerInit {
   workers?: number
   /** tfjs backend of every worker (default `auto`: tensorflow > wasm > cpu). */
   backend?: BackendChoice
+  /**
+   * How the workers get a batch's gradients (`trainLocal`'s option): `manual` (default, hand-written
+   * back-propagation) or `autodiff` (tfjs's tape: slower, the reference).
+   */
+  gradients?: 'manual' | 'autodiff'
 }
 
 export interface Trainer {
@@ -98,7 +103,7 @@ export function createTrainer (init: TrainerInit = {}): Trainer {
 
   const spawn = (): Slot => {
     execArgv ??= workerExecArgv()
-    const worker = new Worker(WORKER_URL, { execArgv, workerData: { backend: backendChoice } satisfies WorkerInit })
+    const worker = new Worker(WORKER_URL, { execArgv, workerData: { backend: backendChoice, gradients: init.gradients } satisfies WorkerInit })
     let readyResolve!: (b: string) => void
     let readyReject!: (e: Error) => void
     const ready = new Promise<string>((resolve, reject) => { readyResolve = resolve; readyReject = reject })

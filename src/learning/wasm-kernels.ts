@@ -27,6 +27,13 @@ type TensorInfo = tf.TensorInfo
 type KernelFn = (args: { inputs: Record<string, TensorInfo>, backend: any, attrs: Record<string, any> }) => TensorInfo
 
 let patched = false
+
+/**
+ * Kernel (wasm only) of relu followed by a max pool, back-propagated in one pass: `MaxPoolGrad`'s
+ * inputs and attributes, where `input` is the relu's output; dy goes to the window's first maximum
+ * only where that maximum is > 0 (= MaxPoolGrad times step(input)).
+ */
+export const MAX_POOL_RELU_GRAD = 'FedswarmMaxPoolReluGrad'
 let simd: SimdKernels | null = null
 
 /** Largest im2col (values) the filter gradient builds; bigger ones take the convolution route (no copy). */
@@ -144,20 +151,24 @@ export function patchWasmKernels (): void {
     for (const t of tmp) backend.disposeData(t.dataId)
     return out
   })
-  const poolGrad: KernelFn = ({ inputs, backend, attrs }) => {
+  // relu: the gradient of relu then max pool in one pass (MAX_POOL_RELU_GRAD)
+  const poolGrad = (relu: boolean): KernelFn => ({ inputs, backend, attrs }) => {
     const { dy, input } = inputs
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode)
     const dx = backend.makeOutput(input.shape, 'float32')
     if (simd != null && tiles(info) && input.dtype === 'float32' && dy.dtype === 'float32') {
       simd.maxPoolGradTiled(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), info.batchSize,
-        info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth)
+        info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, relu ? 1 : 0)
       return dx
     }
     // views after makeOutput: allocating may grow (and detach) the wasm heap
-    maxPoolGradInto(info, backend.typedArrayFromHeap(input), backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(dx))
+    maxPoolGradInto(info, backend.typedArrayFromHeap(input), backend.typedArrayFromHeap(dy), backend.typedArrayFromHeap(dx), relu)
     return dx
   }
-  replace(get('MaxPoolGrad'), poolGrad)
+  replace(get('MaxPoolGrad'), poolGrad(false))
+  if (tf.getKernel(MAX_POOL_RELU_GRAD, 'wasm') == null) {
+    tf.registerKernel({ kernelName: MAX_POOL_RELU_GRAD, backendName: 'wasm', kernelFunc: poolGrad(true) as unknown as tf.KernelFunc })
+  }
 
   // bias gradients: a sum over the leading axes (dy over batch, height and width) is a sum of rows
   const sumFn = fn('Sum')
@@ -205,7 +216,7 @@ export function patchWasmKernels (): void {
  * where windows overlap. A plain JS loop over the wasm heap: one pass over the windows, where the
  * shipped kernel scans every window once per input position.
  */
-function maxPoolGradInto (info: tf.backend_util.Conv2DInfo, x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+function maxPoolGradInto (info: tf.backend_util.Conv2DInfo, x: Float32Array, dy: Float32Array, dx: Float32Array, relu = false): void {
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, effectiveFilterHeight, effectiveFilterWidth } = info
   const top = info.padInfo.top
   const left = info.padInfo.left
@@ -236,7 +247,7 @@ function maxPoolGradInto (info: tf.backend_util.Conv2DInfo, x: Float32Array, dy:
               if (v > best || at < 0) { best = v; at = p }
             }
           }
-          if (at >= 0) dx[at] += dy[o + c]
+          if (at >= 0 && (!relu || best > 0)) dx[at] += dy[o + c]
         }
       }
     }
@@ -400,6 +411,18 @@ export async function wasmKernelSelfTest ({ simd: useSimd = true }: { simd?: boo
         const p = tf.maxPool(a as tf.Tensor4D, size, stride, pad)
         return tf.sum(tf.mul(p, tf.tensor(data(p.shape, 6), p.shape))) // a distinct dy per window
       })([x])
+    })
+  }
+  // relu then max pool, back-propagated in one kernel on wasm; MaxPoolGrad times step(x) on cpu
+  for (const [size, ch] of [[2, 8], [3, 3]] as const) {
+    cases.push(() => {
+      const x = tf.tensor(data([2, 7, 6, ch], 12).map(v => Math.max(0, Math.round(v * 4) / 4)), [2, 7, 6, ch]) as tf.Tensor4D
+      const y = tf.maxPool(x, size, size, 'valid')
+      const dy = tf.tensor(data(y.shape, 13), y.shape)
+      const attrs = { filterSize: size, strides: size, pad: 'valid' }
+      return [tf.getKernel(MAX_POOL_RELU_GRAD, tf.getBackend()) != null
+        ? tf.engine().runKernel(MAX_POOL_RELU_GRAD, { dy, input: x, output: y }, attrs) as tf.Tensor
+        : tf.mul(tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y }, attrs) as tf.Tensor, tf.step(x))]
     })
   }
   const run = async (backend: string): Promise<Float32Array[]> => {

@@ -3,7 +3,8 @@
  * on that backend's own heap (the module imports its `WebAssembly.Memory`, so nothing is copied):
  *
  * - `maxPoolGradTiled`: dx of a max pool whose windows tile the input (stride = window, no padding,
- *   no dilation), four channels at a time; each dy goes to the first largest input of its window.
+ *   no dilation), four channels at a time; each dy goes to the first largest input of its window
+ *   (with `relu`, only if that input is > 0: the gradient of a relu before the pool as well).
  * - `im2colRow`: one row (one kernel tap and channel) of the transposed im2col of an NHWC input, for
  *   the filter gradient of a convolution as one matrix product.
  * - `sumRows`: the sum of the rows of a [rows, inner] matrix (a bias gradient: dy summed over
@@ -34,7 +35,7 @@ export function isWasmMemory (x: unknown): x is WasmMemory {
 }
 
 export interface SimdKernels {
-  maxPoolGradTiled: (x: number, dy: number, dx: number, batch: number, inH: number, inW: number, ch: number, outH: number, outW: number, winH: number, winW: number) => void
+  maxPoolGradTiled: (x: number, dy: number, dx: number, batch: number, inH: number, inW: number, ch: number, outH: number, outW: number, winH: number, winW: number, relu: number) => void
   im2colRow: (x: number, cols: number, batch: number, inH: number, inW: number, ch: number, outH: number, outW: number, strideH: number, strideW: number, c: number, offY: number, offX: number, lo: number, hi: number) => void
   sumRows: (src: number, dst: number, rows: number, inner: number) => void
   addRow: (a: number, row: number, out: number, rows: number, inner: number) => void
@@ -105,9 +106,9 @@ const WAT = `(module
   (import "env" "memory" (memory 1))
 
   ;; dx = 0 over the whole input, then per window and 4 channels: the first position holding the
-  ;; window's maximum (strict >, so ties keep the earliest; NaN never wins) gets dy.
+  ;; window's maximum (strict >, so ties keep the earliest; NaN never wins) gets dy (relu: if > 0).
   (func (export "maxPoolGradTiled") (param $x i32) (param $dy i32) (param $dx i32) (param $batch i32)
-      (param $inH i32) (param $inW i32) (param $ch i32) (param $outH i32) (param $outW i32) (param $winH i32) (param $winW i32)
+      (param $inH i32) (param $inW i32) (param $ch i32) (param $outH i32) (param $outW i32) (param $winH i32) (param $winW i32) (param $relu i32)
     (local $b i32) (local $oy i32) (local $ox i32) (local $c i32) (local $wy i32) (local $wx i32) (local $k i32)
     (local $corner i32) (local $p i32) (local $g i32) (local $rowBytes i32) (local $chBytes i32)
     (local $best v128) (local $at v128) (local $v v128) (local $gt v128) (local $grad v128)
@@ -129,6 +130,8 @@ const WAT = `(module
           ${set('at', `(v128.bitselect (i32x4.splat ${get('k')}) ${get('at')} ${get('gt')})`)}
           ${set('k', add(get('k'), i32(1)))}`))}
         ${set('grad', `(v128.load ${add(get('g'), get('c'))})`)}
+        ;; relu before the pool: only a maximum > 0 passes its gradient on
+        (if ${get('relu')} (then ${set('grad', `(v128.and ${get('grad')} (f32x4.gt ${get('best')} (v128.const f32x4 0 0 0 0)))`)}))
         ${set('k', i32(0))}
         ${range('wy', get('winH'), range('wx', get('winW'), `
           (v128.store ${add(get('dx'), windowAt)} (v128.and ${get('grad')} (i32x4.eq ${get('at')} (i32x4.splat ${get('k')}))))

@@ -13,6 +13,8 @@ import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
 
 export interface WorkerInit {
   backend: BackendChoice
+  /** `trainLocal`'s `gradients` option (default manual). */
+  gradients?: 'manual' | 'autodiff'
 }
 
 /** The main thread's copy of a dataset (SharedArrayBuffer views), for the worker's cache. */
