@@ -125,7 +125,12 @@ function backward (l: LayerPlan, d: tf.Tensor, input: tf.Tensor, output: tf.Tens
     }
     case 'dense': {
       const dz = l.activation === 'softmax' ? d : activationGrad(d, output, l.activation)
-      out[w] = tf.matMul(input, dz, true, false)
+      // a few units (an output layer): dW^T = dz^T . input, a product of few rows and whole input rows,
+      // which the wasm backend computes in its SIMD loop (wasm-kernels.ts simdProduct) at about half the
+      // time of input^T . dz; transposing the small result back is cheap
+      out[w] = l.units <= 16 && l.inputs % 8 === 0
+        ? tf.transpose(tf.matMul(dz, input, true, false))
+        : tf.matMul(input, dz, true, false)
       out[w + 1] = tf.sum(dz, 0)
       return needInput ? tf.matMul(dz, weights[w], false, true) : dz
     }

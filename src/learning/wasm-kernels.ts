@@ -35,9 +35,13 @@ let patched = false
  */
 export const MAX_POOL_RELU_GRAD = 'FedswarmMaxPoolReluGrad'
 let simd: SimdKernels | null = null
+/** The heap `simd` works on. */
+let simdMemory: unknown = null
 
 /** Largest im2col (values) the filter gradient builds; bigger ones take the convolution route (no copy). */
 const IM2COL_MAX_VALUES = 1 << 24
+/** Most rows of a product `matMulN8` takes over from XNNPACK (`simdProduct`). */
+const SIMD_PRODUCT_MAX_ROWS = 256
 
 /** Registers the kernels above for the `wasm` backend (once; call before `setBackend('wasm')`). */
 export function patchWasmKernels (): void {
@@ -67,11 +71,25 @@ export function patchWasmKernels (): void {
     const origFn = orig.kernelFunc as unknown as KernelFn
     replace(orig, (args) => {
       const { inputs, backend, attrs } = args
-      if (attrs.transposeA !== true && attrs.transposeB !== true) return origFn(args)
+      const transposed = attrs.transposeA === true || attrs.transposeB === true
+      // _FusedMatMul: bias (one row) and relu or no activation are done after the SIMD product
+      const fusedOk = name === 'BatchMatMul' || (inputs.bias != null && inputs.bias.shape.length === 1 && inputs.bias.dtype === 'float32' &&
+        inputs.preluActivationWeights == null && (attrs.activation === 'linear' || attrs.activation === 'relu'))
+      if (!transposed && !(fusedOk && simdProduct(inputs.a, inputs.b))) return origFn(args)
       const tmp: TensorInfo[] = []
       const a = attrs.transposeA === true ? keep(tmp, swapLast(inputs.a, backend)) : inputs.a
       const b = attrs.transposeB === true ? keep(tmp, swapLast(inputs.b, backend)) : inputs.b
-      const out = origFn({ inputs: { ...inputs, a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } })
+      let out: TensorInfo
+      if (simd != null && fusedOk && simdProduct(a, b) && (name === 'BatchMatMul' || inputs.bias.shape[0] === b.shape[b.shape.length - 1])) {
+        const [rows, inner] = a.shape.slice(-2)
+        const cols = b.shape[b.shape.length - 1]
+        out = backend.makeOutput([...(a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2), rows, cols], 'float32')
+        const o = heapOffset(backend, out)
+        simd.matMulN8(heapOffset(backend, a), heapOffset(backend, b), o, rows, inner, cols)
+        if (name !== 'BatchMatMul') simd.addRow(o, heapOffset(backend, inputs.bias), o, rows, cols, attrs.activation === 'relu' ? 0 : -Infinity)
+      } else {
+        out = origFn({ inputs: { ...inputs, a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } })
+      }
       for (const t of tmp) backend.disposeData(t.dataId)
       return out
     })
@@ -193,7 +211,7 @@ export function patchWasmKernels (): void {
     if (big == null || row == null || big.shape[big.shape.length - 1] !== row.shape[0]) return addFn(args)
     const inner = row.shape[0]
     const out = backend.makeOutput(big.shape, 'float32')
-    simd.addRow(heapOffset(backend, big), heapOffset(backend, row), heapOffset(backend, out), tf.util.sizeFromShape(big.shape) / inner, inner)
+    simd.addRow(heapOffset(backend, big), heapOffset(backend, row), heapOffset(backend, out), tf.util.sizeFromShape(big.shape) / inner, inner, -Infinity)
     return out
   })
 
@@ -309,6 +327,18 @@ function im2colTransposedSimd (k: SimdKernels, info: tf.backend_util.Conv2DInfo,
   }
 }
 
+/**
+ * Products [rows, inner] . [inner, cols] (no batch, or a batch of 1) that `matMulN8` takes over from
+ * XNNPACK: float32, cols a multiple of 8, at most SIMD_PRODUCT_MAX_ROWS rows. XNNPACK packs the second
+ * operand on every call unless it is the same tensor as before; in training it never is, and with few
+ * rows (a batch) the packing costs as much as the product.
+ */
+function simdProduct (a: TensorInfo, b: TensorInfo): boolean {
+  const batch = (t: TensorInfo): number => t.shape.slice(0, -2).reduce((x, y) => x * y, 1)
+  return simd != null && a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2 &&
+    batch(a) === 1 && batch(b) === 1 && b.shape[b.shape.length - 1] % 8 === 0 && a.shape[a.shape.length - 2] <= SIMD_PRODUCT_MAX_ROWS
+}
+
 /** Pools whose windows tile the input exactly, four channels at a time (`maxPoolGradTiled`). */
 function tiles (info: tf.backend_util.Conv2DInfo): boolean {
   const { padInfo: p } = info
@@ -328,7 +358,9 @@ function heapOffset (backend: any, t: TensorInfo): number {
 export async function enableWasmSimdKernels (): Promise<string | null> {
   const memory = (tf.backend() as any)?.wasm?.asm?.memory
   if (!isWasmMemory(memory)) return 'the wasm backend exposes no WebAssembly.Memory'
+  if (simd != null && simdMemory === memory) return null // already on (useBackend may run again)
   simd = await loadSimdKernels(memory)
+  simdMemory = memory
   return simd == null ? (simdFailure() ?? 'the SIMD module did not load') : null
 }
 
@@ -366,13 +398,16 @@ export async function wasmKernelSelfTest ({ simd: useSimd = true }: { simd?: boo
     const n = shape.reduce((a, b) => a * b, 1)
     return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + salt * 78.233))
   }
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-    cases.push(() => {
-      const a = tf.tensor(data(ta ? [7, 5] : [5, 7], 1), ta ? [7, 5] : [5, 7])
-      const b = tf.tensor(data(tb ? [3, 7] : [7, 3], 2), tb ? [3, 7] : [7, 3])
-      const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))))([a, b])
-      return [tf.matMul(a, b, ta, tb), ...g]
-    })
+  // [m, k] . [k, n]: n = 3 (XNNPACK), n = 16 and 8 (the SIMD product; 6 rows: not a multiple of 4)
+  for (const [m, k, n] of [[5, 7, 3], [6, 9, 16], [8, 5, 8]]) {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      cases.push(() => {
+        const a = tf.tensor(data(ta ? [k, m] : [m, k], 1), ta ? [k, m] : [m, k])
+        const b = tf.tensor(data(tb ? [n, k] : [k, n], 2), tb ? [n, k] : [k, n])
+        const g = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, ta, tb))))([a, b])
+        return [tf.matMul(a, b, ta, tb), ...g]
+      })
+    }
   }
   for (const pad of ['same', 'valid'] as const) {
     for (const stride of [1, 2]) {
@@ -384,6 +419,14 @@ export async function wasmKernelSelfTest ({ simd: useSimd = true }: { simd?: boo
         })
       }
     }
+  }
+  // fused products with a bias, with and without relu (16 columns: the SIMD product, then the bias row)
+  for (const activation of ['relu', 'linear'] as const) {
+    cases.push(() => {
+      const a = tf.tensor(data([6, 9], 14), [6, 9]) as tf.Tensor2D
+      const b = tf.tensor(data([9, 16], 15), [9, 16]) as tf.Tensor2D
+      return [tf.fused.matMul({ a, b, bias: tf.tensor(data([16], 16), [16]), activation })]
+    })
   }
   // filter gradients with 8 or 16 output channels (the SIMD product), a row count not a multiple of 4
   for (const [ci, co, k, pad, stride] of [[1, 8, 5, 'same', 1], [3, 16, 3, 'valid', 2], [2, 8, 2, 'same', 1]] as const) {

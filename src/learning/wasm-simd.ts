@@ -9,16 +9,14 @@
  *   the filter gradient of a convolution as one matrix product.
  * - `sumRows`: the sum of the rows of a [rows, inner] matrix (a bias gradient: dy summed over
  *   batch, height and width).
- * - `addRow`: a [rows, inner] matrix plus one row (a bias add).
- * - `matMulN8`: [K, P] . [P, N] for N a multiple of 8 and long P (the filter gradient's product):
- *   XNNPACK takes the second operand as weights and packs it on every call, which for the CNN's
- *   dy (25,088 x 8) took longer than the product itself.
+ * - `addRow`: a [rows, inner] matrix plus one row (a bias add), optionally through relu.
+ * - `matMulN8`: [K, P] . [P, N] for N a multiple of 8 (the filter gradient's product, and products
+ *   of a batch's rows): XNNPACK takes the second operand as weights and packs it on every call, which
+ *   for the CNN's dy (25,088 x 8) took longer than the product itself.
  *
  * The text below is assembled by wabt (`wabt` package) when the wasm backend starts. Callers
  * (`wasm-kernels.ts`) check shapes and dtypes; these loops trust their arguments. Byte addresses.
  */
-
-import wabtInit from 'wabt'
 
 // The WebAssembly namespace is typed by the DOM lib, which this project does not load: what is used here.
 interface WasmMemory { readonly buffer: ArrayBuffer }
@@ -38,7 +36,7 @@ export interface SimdKernels {
   maxPoolGradTiled: (x: number, dy: number, dx: number, batch: number, inH: number, inW: number, ch: number, outH: number, outW: number, winH: number, winW: number, relu: number) => void
   im2colRow: (x: number, cols: number, batch: number, inH: number, inW: number, ch: number, outH: number, outW: number, strideH: number, strideW: number, c: number, offY: number, offX: number, lo: number, hi: number) => void
   sumRows: (src: number, dst: number, rows: number, inner: number) => void
-  addRow: (a: number, row: number, out: number, rows: number, inner: number) => void
+  addRow: (a: number, row: number, out: number, rows: number, inner: number, floor: number) => void
   matMulN8: (a: number, b: number, out: number, k: number, p: number, n: number) => void
 }
 
@@ -195,14 +193,16 @@ const WAT = `(module
       i => `(f32.store ${add(get('dst'), i)} (f32.add (f32.load ${add(get('dst'), i)}) (f32.load ${add(get('s'), i)})))`)}
       ${set('s', add(get('s'), get('n')))}`)})
 
-  ;; out[r*inner + i] = a[r*inner + i] + row[i]
-  (func (export "addRow") (param $a i32) (param $row i32) (param $out i32) (param $rows i32) (param $inner i32)
-    (local $r i32) (local $i i32) (local $n i32) (local $n4 i32) (local $off i32)
+  ;; out[r*inner + i] = max(a[r*inner + i] + row[i], floor): floor -Infinity for a bias add, 0 for one
+  ;; followed by relu (out may be a)
+  (func (export "addRow") (param $a i32) (param $row i32) (param $out i32) (param $rows i32) (param $inner i32) (param $floor f32)
+    (local $r i32) (local $i i32) (local $n i32) (local $n4 i32) (local $off i32) (local $floors v128)
     ${set('n', bytes(get('inner')))}
+    ${set('floors', `(f32x4.splat ${get('floor')})`)}
     ${set('off', i32(0))}
     ${range('r', get('rows'), `${rowOfFloats(get('n'),
-      i => `(v128.store ${add(get('out'), add(get('off'), i))} (f32x4.add (v128.load ${add(get('a'), add(get('off'), i))}) (v128.load ${add(get('row'), i)})))`,
-      i => `(f32.store ${add(get('out'), add(get('off'), i))} (f32.add (f32.load ${add(get('a'), add(get('off'), i))}) (f32.load ${add(get('row'), i)})))`)}
+      i => `(v128.store ${add(get('out'), add(get('off'), i))} (f32x4.max (f32x4.add (v128.load ${add(get('a'), add(get('off'), i))}) (v128.load ${add(get('row'), i)})) ${get('floors')}))`,
+      i => `(f32.store ${add(get('out'), add(get('off'), i))} (f32.max (f32.add (f32.load ${add(get('a'), add(get('off'), i))}) (f32.load ${add(get('row'), i)})) ${get('floor')}))`)}
       ${set('off', add(get('off'), get('n')))}`)})
 )`
 
@@ -213,6 +213,8 @@ let failure: string | undefined
 async function compile (): Promise<WasmModule | null> {
   compiled ??= (async () => {
     try {
+      // imported here, not at the top: threads on other backends never load the assembler
+      const { default: wabtInit } = await import('wabt')
       const wabt = await wabtInit()
       const parsed = wabt.parseWat('fedswarm-kernels.wat', WAT, { simd: true, bulk_memory: true })
       try {
