@@ -181,7 +181,7 @@ const report = {
   d: rd?.d ?? MASK_LENGTH,
   training: tr == null
     ? null
-    : { mlp: pick(tr.mlp), cnn: pick(tr.cnn), backend: tr.backend, wasmSimd: tr.wasmSimd, batchSize: tr.batchSize, optimizer: tr.optimizer, learningRate: tr.learningRate, reps: tr.reps, warmupBatches: tr.warmupBatches, torch: tr.torch },
+    : { mlp: pick(tr.mlp), cnn: pick(tr.cnn), backend: tr.backend, wasmSimd: tr.wasmSimd, wasmSimdProblem: tr.wasmSimdProblem, batchSize: tr.batchSize, optimizer: tr.optimizer, learningRate: tr.learningRate, reps: tr.reps, warmupBatches: tr.warmupBatches, torch: tr.torch },
   round: rd ?? null,
   masks: mk ?? null,
   scale: sc ?? null,

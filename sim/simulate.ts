@@ -13,7 +13,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Task } from '../src/config/types.ts'
 import { taskId as computeTaskId } from '../src/config/index.ts'
 import { createTrainer, initialParams, loadDataset, partition } from '../src/learning/index.ts'
-import type { Trainer } from '../src/learning/index.ts'
+import type { Gradients, Trainer } from '../src/learning/index.ts'
 import { RoundDriver } from '../src/round/driver.ts'
 import type { RoundRecord } from '../src/round/driver.ts'
 import { createPeerNode, linkPeers, nodeBytes, seededRandom } from '../src/net/index.ts'
@@ -55,7 +55,7 @@ export interface SimInit {
   /** Trainer worker threads per process (default: the trainer's own default). */
   workers?: number
   /** The trainer's `gradients` option, in-process peers (default manual). */
-  gradients?: 'manual' | 'autodiff'
+  gradients?: Gradients
   /** Test examples used for the per-round evaluation (default: all). */
   evalLimit?: number
   log?: (line: string) => void

@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ModelSpec, TrainingSpec } from '../../src/config/types.ts'
-import { initialParams, loadDataset, setWasmSimdKernels, trainLocal, useBackend } from '../../src/learning/index.ts'
+import { initialParams, loadDataset, trainLocal, useBackend, wasmSimdProblem } from '../../src/learning/index.ts'
 import { MALLOC_ENV, finiteOrNull, median, progress } from './common.ts'
 import { profileTraining } from './profile.ts'
 import type { TrainingProfile } from './profile.ts'
@@ -63,6 +63,8 @@ export interface TrainingResult {
   backend: string
   /** On wasm: whether the SIMD loops of src/learning/wasm-simd.ts were on (null on other backends). */
   wasmSimd: boolean | null
+  /** Why they were off (absent when they were on). */
+  wasmSimdProblem?: string
   batchSize: number
   optimizer: string
   learningRate: number
@@ -110,11 +112,12 @@ export async function trainingPart ({ small, profile = false }: TrainingOptions)
   const reps = small ? 1 : 5
   const examples = { mlp: small ? 2000 : 12_000, cnn: small ? 500 : 3000 }
   const backend = await useBackend('auto')
-  const wasmSimd = backend === 'wasm' ? await setWasmSimdKernels(true) : null
+  const simdProblem = backend === 'wasm' ? await wasmSimdProblem() : null
+  const wasmSimd = backend === 'wasm' ? simdProblem == null : null
   const ds = await loadDataset({ kind: 'mnist' })
   const n = Math.max(examples.mlp, examples.cnn)
   const training: TrainingSpec = { epochs: 1, batchSize: BATCH, learningRate: LR, optimizer: 'sgd', momentum: 0 }
-  progress(PART, `backend ${backend}${wasmSimd === true ? ' (SIMD loops on)' : wasmSimd === false ? ' (SIMD loops did not load)' : ''}, batch ${BATCH}, sgd lr ${LR}, ${reps} rep(s), mlp ${examples.mlp} / cnn ${examples.cnn} examples per timed pass`)
+  progress(PART, `backend ${backend}${wasmSimd === true ? ' (SIMD loops on)' : wasmSimd === false ? ` (SIMD loops off: ${simdProblem})` : ''}, batch ${BATCH}, sgd lr ${LR}, ${reps} rep(s), mlp ${examples.mlp} / cnn ${examples.cnn} examples per timed pass`)
 
   const torch = findTorch()
   let dataFile: string | undefined
@@ -202,6 +205,7 @@ export async function trainingPart ({ small, profile = false }: TrainingOptions)
   return {
     backend,
     wasmSimd,
+    ...(simdProblem != null ? { wasmSimdProblem: simdProblem } : {}),
     batchSize: BATCH,
     optimizer: 'sgd',
     learningRate: LR,

@@ -54,15 +54,19 @@ export function planGradients (plan: readonly LayerPlan[], weights: readonly tf.
     const classes = logits.shape[1] as number
     const z = logits.dataSync()
     const dz = new Float32Array(batch * classes)
+    const exps = new Float64Array(classes)
     for (let b = 0; b < batch; b++) {
       const row = b * classes
       let max = -Infinity
       for (let j = 0; j < classes; j++) max = Math.max(max, z[row + j])
       let sum = 0
-      for (let j = 0; j < classes; j++) sum += Math.exp(z[row + j] - max)
+      for (let j = 0; j < classes; j++) {
+        exps[j] = Math.exp(z[row + j] - max)
+        sum += exps[j]
+      }
       const y = labels[b]
       for (let j = 0; j < classes; j++) {
-        const p = Math.exp(z[row + j] - max) / sum
+        const p = exps[j] / sum
         if (j === y) lossSum -= Math.log(Math.min(1, Math.max(LOSS_EPSILON, p)))
         dz[row + j] = (p - (j === y ? 1 : 0)) / batch
       }
@@ -75,7 +79,7 @@ export function planGradients (plan: readonly LayerPlan[], weights: readonly tf.
       const l = plan[i]
       const before = plan[i - 1]
       if (fused && l.type === 'pool' && before?.type === 'conv' && before.activation === 'relu') {
-        d = tf.engine().runKernel(MAX_POOL_RELU_GRAD, { dy: d, input: acts[i], output: acts[i + 1] }, { filterSize: l.size, strides: l.size, pad: 'valid' }) as tf.Tensor
+        d = tf.engine().runKernel(MAX_POOL_RELU_GRAD, { dy: d, input: acts[i], output: acts[i + 1] }, poolAttrs(l.size)) as tf.Tensor
         masked = true
         continue
       }
@@ -87,6 +91,10 @@ export function planGradients (plan: readonly LayerPlan[], weights: readonly tf.
   return { grads, lossSum }
 }
 
+/** The kernels' attributes of the plan's convolutions and pools (as `models.ts` builds them). */
+const CONV = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC' }
+const poolAttrs = (size: number): tf.NamedAttrMap => ({ filterSize: size, strides: size, pad: 'valid' })
+
 function forward (l: LayerPlan, a: tf.Tensor, weights: readonly tf.Tensor[], w: number): tf.Tensor {
   switch (l.type) {
     case 'flatten':
@@ -96,7 +104,7 @@ function forward (l: LayerPlan, a: tf.Tensor, weights: readonly tf.Tensor[], w: 
     case 'conv': {
       // the kernel itself: tf.fused.conv2d would wrap it in a customGrad op this pass does not need
       const z = tf.engine().runKernel('FusedConv2D', { x: a, filter: weights[w], bias: weights[w + 1] },
-        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dilations: [1, 1], activation: l.activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor
+        { ...CONV, dilations: [1, 1], activation: l.activation === 'relu' ? 'relu' : 'linear' }) as tf.Tensor
       return l.activation === 'tanh' ? tf.tanh(z) : z
     }
     case 'dense': {
@@ -112,25 +120,20 @@ function backward (l: LayerPlan, d: tf.Tensor, input: tf.Tensor, output: tf.Tens
     case 'flatten':
       return tf.reshape(d, input.shape)
     case 'pool':
-      return tf.engine().runKernel('MaxPoolGrad', { dy: d, input, output }, { filterSize: l.size, strides: l.size, pad: 'valid' }) as tf.Tensor
+      return tf.engine().runKernel('MaxPoolGrad', { dy: d, input, output }, poolAttrs(l.size)) as tf.Tensor
     case 'conv': {
       const dz = masked ? d : activationGrad(d, output, l.activation)
       out[w] = tf.engine().runKernel('Conv2DBackpropFilter', { x: input, dy: dz },
-        { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', filterShape: weights[w].shape }) as tf.Tensor
+        { ...CONV, filterShape: weights[w].shape }) as tf.Tensor
       out[w + 1] = tf.sum(dz, [0, 1, 2])
       return needInput
         ? tf.engine().runKernel('Conv2DBackpropInput', { dy: dz, filter: weights[w] },
-          { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', inputShape: input.shape }) as tf.Tensor
+          { ...CONV, inputShape: input.shape }) as tf.Tensor
         : dz
     }
     case 'dense': {
       const dz = l.activation === 'softmax' ? d : activationGrad(d, output, l.activation)
-      // a few units (an output layer): dW^T = dz^T . input, a product of few rows and whole input rows,
-      // which the wasm backend computes in its SIMD loop (wasm-kernels.ts simdProduct) at about half the
-      // time of input^T . dz; transposing the small result back is cheap
-      out[w] = l.units <= 16 && l.inputs % 8 === 0
-        ? tf.transpose(tf.matMul(dz, input, true, false))
-        : tf.matMul(input, dz, true, false)
+      out[w] = tf.matMul(input, dz, true, false)
       out[w + 1] = tf.sum(dz, 0)
       return needInput ? tf.matMul(dz, weights[w], false, true) : dz
     }

@@ -13,6 +13,13 @@ export type BackendChoice = 'auto' | BackendName
 /** `TrainerInit.backend` default: tfjs-node if it loads, else wasm (XNNPACK, SIMD), else the pure-JS cpu backend. */
 export const DEFAULT_BACKEND: BackendChoice = 'auto'
 
+/**
+ * How local training gets a batch's gradients: `manual`, hand-written back-propagation of the layer
+ * plan (`backprop.ts`, the default), or `autodiff`, tfjs's tape over the layers model (slower; the
+ * reference the manual form is tested against).
+ */
+export type Gradients = 'manual' | 'autodiff'
+
 /** `TrainerInit.workers` default: two worker threads, fewer on a one-core machine. */
 export function defaultWorkers (): number {
   return Math.max(1, Math.min(2, availableParallelism()))

@@ -12,7 +12,7 @@ import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
 import type { LocalOptions } from './local-train.ts'
 
 export { BACKENDS, DEFAULT_BACKEND, defaultWorkers } from './constants.ts'
-export type { BackendChoice, BackendName } from './constants.ts'
+export type { BackendChoice, BackendName, Gradients } from './constants.ts'
 export { BackendError, DataSpecError, DatasetError, ModelError, PartitionError, TrainerError } from './errors.ts'
 export { createRng } from './prng.ts'
 export type { Rng } from './prng.ts'
@@ -56,6 +56,12 @@ export async function useBackend (choice?: BackendChoice): Promise<BackendName> 
 export async function wasmKernelSelfTest (options: { simd?: boolean } = {}): Promise<number> {
   await useBackend('wasm')
   return await (await import('./wasm-kernels.ts')).wasmKernelSelfTest(options)
+}
+
+/** Why the wasm backend's SIMD loops are off on this thread (they load with it), or null if they are on. */
+export async function wasmSimdProblem (): Promise<string | null> {
+  await useBackend('wasm')
+  return await (await import('./wasm-kernels.ts')).enableWasmSimdKernels()
 }
 
 /** Turns the wasm backend's SIMD loops on or off on this thread (tests, benchmarks); returns the previous state. */

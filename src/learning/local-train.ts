@@ -6,6 +6,7 @@
 
 import * as tf from '@tensorflow/tfjs'
 import { EVAL_BATCH_SIZE, LOSS_EPSILON, RNG_DOMAINS } from './constants.ts'
+import type { Gradients } from './constants.ts'
 import { loadDataset } from './datasets.ts'
 import type { Dataset } from './datasets.ts'
 import { TrainerError } from './errors.ts'
@@ -28,7 +29,7 @@ export interface LocalOptions {
    * hand (`backprop.ts`, a third of the kernel calls); `autodiff` runs tfjs's tape over the layers
    * model, the reference the manual form is tested against.
    */
-  gradients?: 'manual' | 'autodiff'
+  gradients?: Gradients
 }
 
 const models = new Map<string, BuiltModel>()
@@ -103,32 +104,32 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
         batches++
         if (stop()) throw abortError()
         const b = Math.min(bs, order.length - start)
-        yBuf.fill(0)
         for (let i = 0; i < b; i++) {
           const e = order[start + i]
           xBuf.set(ds.trainX.subarray(e * features, (e + 1) * features), i * features)
-          yBuf[i * classes + ds.trainY[e]] = 1
           labelBuf[i] = ds.trainY[e]
         }
         const xs = tf.tensor(xBuf.subarray(0, b * features), [b, ...inputShape], 'float32')
-        if (manual) {
-          try {
+        try {
+          if (manual) {
             const step = planGradients(built.plan, variables.map(v => v.read()), xs, labelBuf.subarray(0, b))
             optimizer.applyGradients(Object.fromEntries(variables.map((v, k) => [v.name, step.grads[k]])))
             tf.dispose(step.grads)
             manualLoss += step.lossSum
-          } finally {
-            xs.dispose()
+          } else {
+            yBuf.fill(0)
+            for (let i = 0; i < b; i++) yBuf[i * classes + labelBuf[i]] = 1
+            const ys = tf.tensor(yBuf.subarray(0, b * classes), [b, classes], 'float32')
+            const next = tf.tidy(() => {
+              const cost = optimizer.minimize(() => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), true)!
+              return tf.add(lossSum, tf.mul(cost, b)) as tf.Scalar
+            })
+            tf.dispose([ys, lossSum])
+            lossSum = next
           }
-          continue
+        } finally {
+          xs.dispose()
         }
-        const ys = tf.tensor(yBuf.subarray(0, b * classes), [b, classes], 'float32')
-        const next = tf.tidy(() => {
-          const cost = optimizer.minimize(() => crossEntropy(ys, model.apply(xs, { training: true }) as tf.Tensor), true)!
-          return tf.add(lossSum, tf.mul(cost, b)) as tf.Scalar
-        })
-        tf.dispose([xs, ys, lossSum])
-        lossSum = next
       }
     }
     const total = (await lossSum.data())[0] + manualLoss

@@ -7,7 +7,7 @@
  */
 
 import { Worker } from 'node:worker_threads'
-import type { BackendChoice } from './constants.ts'
+import type { BackendChoice, Gradients } from './constants.ts'
 import { DEFAULT_BACKEND, MAX_WORKERS, PROGRESS_POLL_MS, defaultWorkers } from './constants.ts'
 import { datasetKey, loadedDataset } from './datasets.ts'
 import { BackendError, TrainerError, reviveError } from './errors.ts'
@@ -20,11 +20,8 @@ export interface TrainerInit {
   workers?: number
   /** tfjs backend of every worker (default `auto`: tensorflow > wasm > cpu). */
   backend?: BackendChoice
-  /**
-   * How the workers get a batch's gradients (`trainLocal`'s option): `manual` (default, hand-written
-   * back-propagation) or `autodiff` (tfjs's tape: slower, the reference).
-   */
-  gradients?: 'manual' | 'autodiff'
+  /** How the workers get a batch's gradients (`Gradients`; default manual). */
+  gradients?: Gradients
 }
 
 export interface Trainer {

@@ -40,8 +40,13 @@ let simdMemory: unknown = null
 
 /** Largest im2col (values) the filter gradient builds; bigger ones take the convolution route (no copy). */
 const IM2COL_MAX_VALUES = 1 << 24
-/** Most rows of a product `matMulN8` takes over from XNNPACK (`simdProduct`). */
+/** Most rows of a product `matMulN8` takes over from XNNPACK (`simdFits`). */
 const SIMD_PRODUCT_MAX_ROWS = 256
+/**
+ * Most columns of aᵀ·b computed as (bᵀ·a)ᵀ: the CNN's output-layer weight gradient, [1568, 32]ᵀ·[32, 10],
+ * took 0.146 ms through XNNPACK and 0.058 ms flipped.
+ */
+const FLIP_MAX_COLS = 16
 
 /** Registers the kernels above for the `wasm` backend (once; call before `setBackend('wasm')`). */
 export function patchWasmKernels (): void {
@@ -71,24 +76,36 @@ export function patchWasmKernels (): void {
     const origFn = orig.kernelFunc as unknown as KernelFn
     replace(orig, (args) => {
       const { inputs, backend, attrs } = args
-      const transposed = attrs.transposeA === true || attrs.transposeB === true
-      // _FusedMatMul: bias (one row) and relu or no activation are done after the SIMD product
-      const fusedOk = name === 'BatchMatMul' || (inputs.bias != null && inputs.bias.shape.length === 1 && inputs.bias.dtype === 'float32' &&
-        inputs.preluActivationWeights == null && (attrs.activation === 'linear' || attrs.activation === 'relu'))
-      if (!transposed && !(fusedOk && simdProduct(inputs.a, inputs.b))) return origFn(args)
+      const ta = attrs.transposeA === true
+      const tb = attrs.transposeB === true
+      const rows = inputs.a.shape[inputs.a.shape.length - (ta ? 1 : 2)]
+      const inner = inputs.a.shape[inputs.a.shape.length - (ta ? 2 : 1)]
+      const cols = inputs.b.shape[inputs.b.shape.length - (tb ? 2 : 1)]
+      // _FusedMatMul: a bias row and relu or no activation are applied after the SIMD product
+      const fusedOk = name === 'BatchMatMul' || (inputs.bias != null && inputs.bias.shape.length === 1 && inputs.bias.shape[0] === cols &&
+        inputs.bias.dtype === 'float32' && inputs.preluActivationWeights == null && (attrs.activation === 'linear' || attrs.activation === 'relu'))
+      const direct = fusedOk && simdFits(inputs.a, inputs.b, rows, cols)
+      // aᵀ·b with few columns (a dense layer's weight gradient, xᵀ·dz): (bᵀ·a)ᵀ is a product of few rows
+      const flipped = !direct && name === 'BatchMatMul' && ta && !tb && cols <= FLIP_MAX_COLS && simdFits(inputs.b, inputs.a, cols, rows)
+      if (!ta && !tb && !direct) return origFn(args)
       const tmp: TensorInfo[] = []
-      const a = attrs.transposeA === true ? keep(tmp, swapLast(inputs.a, backend)) : inputs.a
-      const b = attrs.transposeB === true ? keep(tmp, swapLast(inputs.b, backend)) : inputs.b
       let out: TensorInfo
-      if (simd != null && fusedOk && simdProduct(a, b) && (name === 'BatchMatMul' || inputs.bias.shape[0] === b.shape[b.shape.length - 1])) {
-        const [rows, inner] = a.shape.slice(-2)
-        const cols = b.shape[b.shape.length - 1]
-        out = backend.makeOutput([...(a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2), rows, cols], 'float32')
-        const o = heapOffset(backend, out)
-        simd.matMulN8(heapOffset(backend, a), heapOffset(backend, b), o, rows, inner, cols)
-        if (name !== 'BatchMatMul') simd.addRow(o, heapOffset(backend, inputs.bias), o, rows, cols, attrs.activation === 'relu' ? 0 : -Infinity)
+      if (simd != null && flipped) {
+        const bt = keep(tmp, swapLast(inputs.b, backend))
+        const prod = keep(tmp, backend.makeOutput([...batchShape(inputs.a, inputs.b), cols, rows], 'float32'))
+        simd.matMulN8(heapOffset(backend, bt), heapOffset(backend, inputs.a), heapOffset(backend, prod), cols, inner, rows)
+        out = swapLast(prod, backend)
       } else {
-        out = origFn({ inputs: { ...inputs, a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } })
+        const a = ta ? keep(tmp, swapLast(inputs.a, backend)) : inputs.a
+        const b = tb ? keep(tmp, swapLast(inputs.b, backend)) : inputs.b
+        if (simd != null && direct) {
+          out = backend.makeOutput([...batchShape(a, b), rows, cols], 'float32')
+          const o = heapOffset(backend, out)
+          simd.matMulN8(heapOffset(backend, a), heapOffset(backend, b), o, rows, inner, cols)
+          if (name !== 'BatchMatMul') simd.addRow(o, heapOffset(backend, inputs.bias), o, rows, cols, attrs.activation === 'relu' ? 0 : -Infinity)
+        } else {
+          out = origFn({ inputs: { ...inputs, a, b }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } })
+        }
       }
       for (const t of tmp) backend.disposeData(t.dataId)
       return out
@@ -109,15 +126,9 @@ export function patchWasmKernels (): void {
     const rows = info.filterHeight * info.filterWidth * info.inChannels
     const positions = info.batchSize * info.outHeight * info.outWidth
     if (x.dtype === 'float32' && dy.dtype === 'float32' && rows * positions <= IM2COL_MAX_VALUES) {
-      // dW [kh*kw*ci, co] = im2col(x)^T [kh*kw*ci, b*oh*ow] . dy [b*oh*ow, co]: one XNNPACK matrix product
+      // dW [kh*kw*ci, co] = im2col(x)^T [kh*kw*ci, b*oh*ow] . dy [b*oh*ow, co]: one matrix product (the
+      // BatchMatMul above: the SIMD product for up to SIMD_PRODUCT_MAX_ROWS rows and 8k channels)
       const cols = backend.makeOutput([rows, positions], 'float32')
-      if (simd != null && info.outChannels % 8 === 0) {
-        im2colTransposedSimd(simd, info, heapOffset(backend, x), heapOffset(backend, cols))
-        const out = backend.makeOutput([...filterShape], 'float32')
-        simd.matMulN8(heapOffset(backend, cols), heapOffset(backend, dy), heapOffset(backend, out), rows, positions, info.outChannels)
-        backend.disposeData(cols.dataId)
-        return out
-      }
       if (simd != null) im2colTransposedSimd(simd, info, heapOffset(backend, x), heapOffset(backend, cols))
       else im2colTransposedInto(info, backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(cols))
       const out = matMul({ inputs: { a: cols, b: { dataId: dy.dataId, shape: [positions, info.outChannels], dtype: 'float32' } }, backend, attrs: { transposeA: false, transposeB: false } })
@@ -285,9 +296,7 @@ function im2colTransposedInto (info: tf.backend_util.Conv2DInfo, x: Float32Array
   for (let kh = 0; kh < filterHeight; kh++) {
     for (let kw = 0; kw < filterWidth; kw++) {
       const offX = kw * dilationWidth - left
-      // output columns whose input column is inside the image
-      const lo = Math.min(outWidth, Math.max(0, Math.ceil(-offX / strideWidth)))
-      const hi = Math.max(lo, Math.min(outWidth, Math.floor((inWidth - 1 - offX) / strideWidth) + 1))
+      const [lo, hi] = insideColumns(info, offX)
       for (let c = 0; c < ch; c++) {
         for (let b = 0; b < batchSize; b++) {
           for (let oy = 0; oy < outHeight; oy++) {
@@ -309,6 +318,13 @@ function im2colTransposedInto (info: tf.backend_util.Conv2DInfo, x: Float32Array
   }
 }
 
+/** Output columns [lo, hi) whose input column `ox * strideWidth + offX` is inside the image. */
+function insideColumns (info: tf.backend_util.Conv2DInfo, offX: number): [number, number] {
+  const { inWidth, outWidth, strideWidth } = info
+  const lo = Math.min(outWidth, Math.max(0, Math.ceil(-offX / strideWidth)))
+  return [lo, Math.max(lo, Math.min(outWidth, Math.floor((inWidth - 1 - offX) / strideWidth) + 1))]
+}
+
 /** The SIMD form of `im2colTransposedInto`: one call per row (kernel tap and channel). */
 function im2colTransposedSimd (k: SimdKernels, info: tf.backend_util.Conv2DInfo, x: number, cols: number): void {
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, filterHeight, filterWidth } = info
@@ -318,8 +334,7 @@ function im2colTransposedSimd (k: SimdKernels, info: tf.backend_util.Conv2DInfo,
     const offY = kh * dilationHeight - info.padInfo.top
     for (let kw = 0; kw < filterWidth; kw++) {
       const offX = kw * dilationWidth - info.padInfo.left
-      const lo = Math.min(outWidth, Math.max(0, Math.ceil(-offX / strideWidth)))
-      const hi = Math.max(lo, Math.min(outWidth, Math.floor((inWidth - 1 - offX) / strideWidth) + 1))
+      const [lo, hi] = insideColumns(info, offX)
       for (let c = 0; c < ch; c++, o += rowBytes) {
         k.im2colRow(x, o, batchSize, inHeight, inWidth, ch, outHeight, outWidth, strideHeight, strideWidth, c, offY, offX, lo, hi)
       }
@@ -328,15 +343,21 @@ function im2colTransposedSimd (k: SimdKernels, info: tf.backend_util.Conv2DInfo,
 }
 
 /**
- * Products [rows, inner] . [inner, cols] (no batch, or a batch of 1) that `matMulN8` takes over from
- * XNNPACK: float32, cols a multiple of 8, at most SIMD_PRODUCT_MAX_ROWS rows. XNNPACK packs the second
- * operand on every call unless it is the same tensor as before; in training it never is, and with few
- * rows (a batch) the packing costs as much as the product.
+ * Whether a product of `a` and `b` (either transposed) with `rows` x `cols` outputs is one `matMulN8`
+ * takes over from XNNPACK: float32, no batch (or a batch of 1), cols a multiple of 8, at most
+ * SIMD_PRODUCT_MAX_ROWS rows. XNNPACK packs the second operand on every call unless it is the same
+ * tensor as before; in training it never is, and with few rows (a batch) the packing costs as much as
+ * the product.
  */
-function simdProduct (a: TensorInfo, b: TensorInfo): boolean {
+function simdFits (a: TensorInfo, b: TensorInfo, rows: number, cols: number): boolean {
   const batch = (t: TensorInfo): number => t.shape.slice(0, -2).reduce((x, y) => x * y, 1)
   return simd != null && a.dtype === 'float32' && b.dtype === 'float32' && a.shape.length >= 2 && b.shape.length >= 2 &&
-    batch(a) === 1 && batch(b) === 1 && b.shape[b.shape.length - 1] % 8 === 0 && a.shape[a.shape.length - 2] <= SIMD_PRODUCT_MAX_ROWS
+    batch(a) === 1 && batch(b) === 1 && cols % 8 === 0 && rows <= SIMD_PRODUCT_MAX_ROWS
+}
+
+/** The leading (batch) dimensions of a product's output: those of the operand of higher rank. */
+function batchShape (a: TensorInfo, b: TensorInfo): number[] {
+  return (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2)
 }
 
 /** Pools whose windows tile the input exactly, four channels at a time (`maxPoolGradTiled`). */
@@ -384,10 +405,11 @@ function keep (list: TensorInfo[], t: TensorInfo): TensorInfo {
 
 /**
  * Largest absolute difference between the wasm backend (with the kernels above, and with the SIMD loops
- * unless `simd` is false) and the cpu backend
- * over matmuls with every transpose combination and the gradients of small convolutions with
- * 'same'/'valid' padding and strides 1 and 2, and max-pool gradients (overlapping windows, padding,
- * tied maxima). Switches backends; restores the previous one.
+ * unless `simd` is false) and the cpu backend over matmuls with every transpose combination (and fused
+ * ones with a bias and relu), the gradients of small convolutions with 'same'/'valid' padding and
+ * strides 1 and 2 (with a bias and relu: 8 and 16 output channels), bias adds and sums over leading
+ * axes, and max-pool gradients (overlapping windows, padding, tied maxima, tiled pools, relu before the
+ * pool). Switches backends; restores the previous one.
  */
 export async function wasmKernelSelfTest ({ simd: useSimd = true }: { simd?: boolean } = {}): Promise<number> {
   const prev = tf.getBackend()
@@ -398,8 +420,9 @@ export async function wasmKernelSelfTest ({ simd: useSimd = true }: { simd?: boo
     const n = shape.reduce((a, b) => a * b, 1)
     return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + salt * 78.233))
   }
-  // [m, k] . [k, n]: n = 3 (XNNPACK), n = 16 and 8 (the SIMD product; 6 rows: not a multiple of 4)
-  for (const [m, k, n] of [[5, 7, 3], [6, 9, 16], [8, 5, 8]]) {
+  // [m, k] . [k, n]: n = 3 (XNNPACK; with m = 8 and a transposed, flipped to the SIMD product), n = 16
+  // and 8 (the SIMD product; 6 rows: not a multiple of 4)
+  for (const [m, k, n] of [[5, 7, 3], [8, 7, 3], [6, 9, 16], [8, 5, 8]]) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
       cases.push(() => {
         const a = tf.tensor(data(ta ? [k, m] : [m, k], 1), ta ? [k, m] : [m, k])

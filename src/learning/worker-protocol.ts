@@ -6,7 +6,7 @@
  * main thread has loaded carries that dataset's SharedArrayBuffer views, so the worker need not load it.
  */
 
-import type { BackendChoice } from './constants.ts'
+import type { BackendChoice, Gradients } from './constants.ts'
 import type { Dataset } from './datasets.ts'
 import type { ErrorData } from './errors.ts'
 import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
@@ -14,7 +14,7 @@ import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
 export interface WorkerInit {
   backend: BackendChoice
   /** `trainLocal`'s `gradients` option (default manual). */
-  gradients?: 'manual' | 'autodiff'
+  gradients?: Gradients
 }
 
 /** The main thread's copy of a dataset (SharedArrayBuffer views), for the worker's cache. */
