@@ -17,7 +17,10 @@ test('a DP-SGD task takes the presets for the fields it leaves out', () => {
   assert.equal(t.training.lrSchedule, DP_SGD_PRESETS.lrSchedule)
   assert.equal(t.aggregation.clipNorm, DP_SGD_PRESETS.clipNorm)
   assert.equal(t.dataset.kind, 'mnist')
-  assert.equal((t.dataset as { normalize?: unknown }).normalize, DP_SGD_PRESETS.normalize)
+  assert.equal(t.dataset.transform, DP_SGD_PRESETS.transform)
+  assert.equal(t.dataset.normalize, undefined, 'scattering features are normalized per example, not the pixels')
+  const pixels = createTask({ privacy: { dpSgd: true }, dataset: { kind: 'mnist', transform: 'none' } })
+  assert.equal(pixels.dataset.normalize, DP_SGD_PRESETS.normalize)
   // the presets differ from the plain defaults, so the assertions above can fail
   assert.notEqual(DP_SGD_PRESETS.learningRate, DEFAULT_TRAINING.learningRate)
   assert.notEqual(DP_SGD_PRESETS.clipNorm, DEFAULT_AGGREGATION.clipNorm)
@@ -34,6 +37,10 @@ test('fields a DP-SGD task sets are kept', () => {
   assert.notEqual(t.training.lrSchedule, 'step')
   assert.equal(t.aggregation.clipNorm, 7)
   assert.notEqual((t.dataset as { normalize?: unknown }).normalize, 'standard')
+  assert.equal(t.dataset.transform, 'scattering', 'the transform is a preset of its own')
+  const kept = createTask({ privacy: { dpSgd: true }, dataset: { kind: 'fashion-mnist', transform: 'none', normalize: 'none' } })
+  assert.equal(kept.dataset.transform, undefined)
+  assert.equal(kept.dataset.normalize, undefined)
 })
 
 test('DP-FedAvg keeps the plain clip (its sensitivity); user data is not standardized by the presets', () => {
@@ -42,6 +49,7 @@ test('DP-FedAvg keeps the plain clip (its sensitivity); user data is not standar
   assert.equal(t.training.learningRate, DP_SGD_PRESETS.learningRate)
   const csv = createTask({ privacy: { dpSgd: true }, dataset: { kind: 'csv', train: 'a.csv', test: 'b.csv', labelColumn: 0, classes: 2 } })
   assert.notEqual((csv.dataset as { normalize?: unknown }).normalize, 'standard')
+  assert.equal(csv.dataset.transform, undefined)
 })
 
 test('tasks without DP-SGD keep the plain defaults', () => {

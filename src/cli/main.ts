@@ -64,6 +64,7 @@ export async function main (argv: string[]): Promise<number> {
     .option('--hidden <sizes>', 'hidden layer sizes of the mlp, comma separated (e.g. 200,200)')
     .addOption(new Option('--dataset <name>', 'dataset').choices(['mnist', 'fashion-mnist']))
     .option('--normalize <none|standard>', 'standardize inputs, (x − mean) / std with the dataset\'s published mean and std (default none)')
+    .option('--transform <none|scattering>', 'features computed from each image before training: scattering = the scattering transform (default none; scattering with --dp-sgd on mnist and fashion-mnist)')
     .option('--partition <spec>', 'iid | dirichlet:<alpha> | shards:<per-peer>')
     .option('--seed <n>', 'seed of M[0], partitioning and fault injection')
     .option('--local-epochs <n>', 'local epochs per round')

@@ -4,7 +4,7 @@
  * optional live dashboard), prints a summary and writes the JSON and HTML reports.
  */
 import { writeFile } from 'node:fs/promises'
-import { LR_SCHEDULES, NORMALIZE_MODES, createTask, readTaskFile } from '../config/index.ts'
+import { LR_SCHEDULES, NORMALIZE_MODES, TRANSFORMS, createTask, readTaskFile } from '../config/index.ts'
 import type { Task } from '../config/types.ts'
 import { simulate } from '../../sim/simulate.ts'
 import type { SimReport } from '../../sim/report.ts'
@@ -42,6 +42,8 @@ export interface SimOptions {
   dataset?: 'mnist' | 'fashion-mnist'
   /** `none` or `standard` (dataset.normalize). */
   normalize?: string
+  /** `none` or `scattering` (dataset.transform). */
+  transform?: string
   partition?: string
   seed?: string
   localEpochs?: string
@@ -110,6 +112,7 @@ async function buildSimTask (o: SimOptions): Promise<{ task: Task, crowd?: { per
   }
   if (o.dataset != null) base.dataset = { kind: o.dataset }
   set(['dataset', 'normalize'], choice('--normalize', o.normalize, NORMALIZE_MODES))
+  set(['dataset', 'transform'], choice('--transform', o.transform, TRANSFORMS))
   set(['partition'], o.partition)
   set(['seed'], int('--seed', o.seed, 0))
   set(['training', 'epochs'], int('--local-epochs', o.localEpochs))

@@ -5,7 +5,7 @@
  */
 
 import type {
-  Activation, AggregationSpec, CohortSpec, LrSchedule, NormalizeMode, Optimizer, PrivacySpec, TimeoutSpec, TrainingSpec
+  Activation, AggregationSpec, CohortSpec, LrSchedule, NormalizeMode, Optimizer, PrivacySpec, TimeoutSpec, TrainingSpec, Transform
 } from './types.ts'
 
 /** The only task format version so far. */
@@ -117,7 +117,14 @@ export const DP_SGD_PRESETS = Object.freeze({
   clipNorm: 100,
   learningRate: 0.15,
   lrSchedule: 'step' as LrSchedule,
-  normalize: 'standard' as NormalizeMode
+  normalize: 'standard' as NormalizeMode,
+  /**
+   * `dataset.transform` for `mnist` and `fashion-mnist`: DP-SGD learns far better from the scattering
+   * transform's fixed features than from pixels (Tramèr & Boneh 2021). The seed setting (5 peers, σ 1.1,
+   * ε ≤ 3, the 2NN): 93.2% on pixels, about 97.7% on these features (docs/differential-privacy.md). With it
+   * the pixels are not standardized (the features are normalized per example).
+   */
+  transform: 'scattering' as Transform
 })
 
 /**
@@ -152,6 +159,8 @@ export const OPTIMIZERS = Object.freeze(['sgd', 'momentum', 'adam'] as const)
 export const WEIGHTINGS = Object.freeze(['examples', 'uniform'] as const)
 /** `dataset.normalize` as a string (an explicit `{ mean, std }` object is the third form). */
 export const NORMALIZE_MODES = Object.freeze(['none', 'standard'] as const)
+/** `dataset.transform` (src/learning/scattering.ts). */
+export const TRANSFORMS = Object.freeze(['none', 'scattering'] as const)
 export const LR_SCHEDULES = Object.freeze(['constant', 'step', 'cosine'] as const)
 
 /** Bounds checked by `validateTask`. */

@@ -4,7 +4,7 @@
 
 export type {
   Activation, AggregationSpec, CohortSpec, DatasetSpec, LrSchedule, ModelSpec, Normalize, NormalizeMode, Optimizer, Task,
-  TaskInit, TimeoutSpec, TrainingSpec
+  TaskInit, TimeoutSpec, TrainingSpec, Transform
 } from './types.ts'
 export * from './constants.ts'
 export { TaskError, type TaskErrorCode, type TaskErrorInit } from './errors.ts'

@@ -4,9 +4,10 @@
  * (strict: every field present, no unknown fields, types and ranges checked).
  *
  * `validateTask` returns a fresh object and normalizes `partition` (`dirichlet:0.50` becomes
- * `dirichlet:0.5`), so equal tasks always have equal canonical JSON and task ids. The two optional fields
- * `dataset.normalize` and `training.lrSchedule` are left out when they hold their defaults (`none`,
- * `constant`): a task that does not use them has the canonical JSON and id it had before they existed.
+ * `dirichlet:0.5`), so equal tasks always have equal canonical JSON and task ids. The optional fields
+ * `dataset.normalize`, `dataset.transform` and `training.lrSchedule` are left out when they hold their
+ * defaults (`none`, `none`, `constant`): a task that does not use them has the canonical JSON and id it had
+ * before they existed.
  */
 
 import {
@@ -15,14 +16,14 @@ import {
   DEFAULT_COHORT, DEFAULT_CSV_HEADER, DEFAULT_LR_SCHEDULE, DEFAULT_SLICE_FROM, DEFAULT_MLP_HIDDEN, DEFAULT_PARTITION, DEFAULT_ROUNDS,
   DEFAULT_PRIVACY, DEFAULT_SECURE_AGGREGATION, DEFAULT_SEED, DEFAULT_TASK_NAME, DEFAULT_TASK_SOURCE, DEFAULT_TIMEOUTS,
   DEFAULT_TRAINING, LR_SCHEDULES, MAX_LAYER_UNITS, MAX_NAME_LENGTH, MAX_SEED, MAX_TIMEOUT_MS, MIN_CLASSES, MIN_TIMEOUT_MS,
-  MODEL_KINDS, NORMALIZE_MODES, OPTIMIZERS, TASK_VERSION, WEIGHTINGS
+  MODEL_KINDS, NORMALIZE_MODES, OPTIMIZERS, TASK_VERSION, TRANSFORMS, WEIGHTINGS
 } from './constants.ts'
 import { MAX_COHORT } from '../wire/constants.ts'
 import { didYouMean } from './did-you-mean.ts'
 import { TaskError, describeValue } from './errors.ts'
 import { formatPartition, parsePartition } from './partition.ts'
 import type {
-  AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, Normalize, PrivacySpec, Task, TimeoutSpec, TrainingSpec
+  AggregationSpec, CohortSpec, DatasetSpec, ModelSpec, Normalize, PrivacySpec, Task, TimeoutSpec, TrainingSpec, Transform
 } from './types.ts'
 
 export interface TaskOptions {
@@ -45,9 +46,9 @@ const MODEL_FIELDS: Readonly<Record<ModelSpec['kind'], readonly string[]>> = {
 }
 
 const DATASET_FIELDS: Readonly<Record<DatasetSpec['kind'], readonly string[]>> = {
-  mnist: ['kind', 'normalize'],
-  'fashion-mnist': ['kind', 'normalize'],
-  idx: ['kind', 'trainImages', 'trainLabels', 'testImages', 'testLabels', 'classes', 'normalize'],
+  mnist: ['kind', 'normalize', 'transform'],
+  'fashion-mnist': ['kind', 'normalize', 'transform'],
+  idx: ['kind', 'trainImages', 'trainLabels', 'testImages', 'testLabels', 'classes', 'normalize', 'transform'],
   csv: ['kind', 'train', 'test', 'labelColumn', 'classes', 'header', 'normalize']
 }
 
@@ -121,8 +122,10 @@ function applyDpSgdPresets (merged: Obj, init: Obj): void {
   // (with DP-FedAvg on too, clipNorm is that mechanism's sensitivity: keep the plain default)
   if (isPlainObject(aggregation) && privacy.dpFedAvg !== true && !given('aggregation', 'clipNorm')) aggregation.clipNorm = DP_SGD_PRESETS.clipNorm
   const dataset = merged.dataset
-  if (isPlainObject(dataset) && (dataset.kind === 'mnist' || dataset.kind === 'fashion-mnist') && !given('dataset', 'normalize')) {
-    dataset.normalize = DP_SGD_PRESETS.normalize
+  if (isPlainObject(dataset) && (dataset.kind === 'mnist' || dataset.kind === 'fashion-mnist')) {
+    if (!given('dataset', 'transform')) dataset.transform = DP_SGD_PRESETS.transform
+    // (the scattering features are normalized per example: standardizing the pixels first adds nothing)
+    if (!given('dataset', 'normalize') && dataset.transform !== 'scattering') dataset.normalize = DP_SGD_PRESETS.normalize
   }
 }
 
@@ -227,12 +230,25 @@ function validateModel (v: Validator, model: unknown): ModelSpec {
   }
 }
 
-/** The dataset spec of its kind, plus `normalize` unless that is the default `none` (left out). */
+/** The dataset spec of its kind, plus `normalize` and `transform` unless they are the default `none` (left out). */
 function validateDataset (v: Validator, dataset: unknown): DatasetSpec {
   const d = v.object(dataset, 'dataset')
-  const spec = validateDatasetKind(v, d)
+  const spec: DatasetSpec = validateDatasetKind(v, d)
   const normalize = validateNormalize(v, d)
-  return normalize === undefined ? spec : { ...spec, normalize }
+  const transform = validateTransform(v, d)
+  return {
+    ...spec,
+    ...(normalize === undefined ? {} : { normalize }),
+    ...(transform === undefined ? {} : { transform })
+  }
+}
+
+/** `dataset.transform`: `none` (returned as `undefined`, left out of the task) or `scattering` (image datasets). */
+function validateTransform (v: Validator, d: Obj): Transform | undefined {
+  const value = d.transform
+  if (value === undefined || value === 'none') return undefined
+  if (value !== 'scattering') v.fail('dataset.transform', `one of ${TRANSFORMS.join(', ')}`, value)
+  return value
 }
 
 /**

@@ -22,9 +22,18 @@ export type NormalizeMode = 'none' | 'standard'
  */
 export type Normalize = NormalizeMode | { mean: number, std: number }
 
+/**
+ * `dataset.transform`: fixed features computed from each (normalized) image before training and evaluation.
+ * `scattering`: the scattering transform (src/learning/scattering.ts; Tramèr & Boneh 2021's ScatterNet
+ * features, 8×8×81 for MNIST), group-normalized per example. Needs images. `none` or absent = the inputs
+ * themselves (a validated task drops `none`).
+ */
+export type Transform = 'none' | 'scattering'
+
 /** Fields every dataset kind may carry. */
 interface DatasetCommon {
   normalize?: Normalize
+  transform?: Transform
 }
 
 export type DatasetSpec =

@@ -31,8 +31,8 @@ export interface ParseDataSpecOptions {
   /**
    * The task's dataset spec: for user data, `classes` (and for CSV `labelColumn` and `header`) are taken
    * from it when it is of the same kind. Otherwise classes = 10, label column 0, header detected. Its
-   * `normalize` is carried over whatever the kind, so a peer's inputs are standardized as the task says
-   * (with `standard` on user data, from this peer's own training files).
+   * `normalize` and `transform` are carried over whatever the kind, so a peer's inputs are standardized and
+   * transformed as the task says (with `standard` on user data, from this peer's own training files).
    */
   template?: DatasetSpec
 }
@@ -60,16 +60,21 @@ export function parseDataSpec (text: string, options: ParseDataSpecOptions = {})
     const of = Number(n)
     if (!(of >= 1 && Number.isSafeInteger(of))) fail(`the number of peers ${n} must be >= 1`)
     if (!(index < of)) fail(`peer index ${index} must be in [0, ${of})`)
-    return { dataset: withNormalize(parseBase(base, options, fail), options.template), partition: { spec, index, of } }
+    return { dataset: withTemplate(parseBase(base, options, fail), options.template), partition: { spec, index, of } }
   }
   if (/:(\d+)\/(\d+)$/.test(text) && !isPath(text, options)) fail('the part before <index>/<of> must be <dataset>:<partition>')
-  return { dataset: withNormalize(parseBase(text, options, fail), options.template) }
+  return { dataset: withTemplate(parseBase(text, options, fail), options.template) }
 }
 
-/** `spec` with the template's `normalize` (unless it is absent or `none`). */
-function withNormalize (spec: DatasetSpec, template?: DatasetSpec): DatasetSpec {
+/** `spec` with the template's `normalize` and `transform` (those that are not absent or `none`). */
+function withTemplate (spec: DatasetSpec, template?: DatasetSpec): DatasetSpec {
   const normalize = template?.normalize
-  return normalize === undefined || normalize === 'none' ? spec : { ...spec, normalize }
+  const transform = template?.transform
+  return {
+    ...spec,
+    ...(normalize === undefined || normalize === 'none' ? {} : { normalize }),
+    ...(transform === undefined || transform === 'none' ? {} : { transform })
+  }
 }
 
 /** This peer's training indices for a selection (all examples, i.e. `undefined`, when it names no partition). */

@@ -4,7 +4,8 @@
  * scaled to [0, 1]. With `normalize` in the spec every input value of the training and test sets then
  * becomes (x − mean) / std (one scalar mean and std: DATASET_STATS for the built-in datasets, the
  * training inputs' own for `idx` and `csv`, or the spec's explicit values), here in the loader, so that
- * training, DP-SGD and evaluation all see the same inputs. Loaded datasets are cached per thread (the
+ * training, DP-SGD and evaluation all see the same inputs. With `transform` the inputs are then replaced by
+ * fixed features computed lazily, row by row (features.ts). Loaded datasets are cached per thread (the
  * key includes `normalize`); their arrays live in SharedArrayBuffers so that a `Trainer` can hand the
  * main thread's copy to its workers without copying.
  */
@@ -18,6 +19,8 @@ import {
   MNIST_CLASSES, MNIST_PACKAGE, RNG_DOMAINS
 } from './constants.ts'
 import { parseCsv } from './csv.ts'
+import { transformDataset } from './features.ts'
+import type { LazyFeatures } from './features.ts'
 import { DatasetError } from './errors.ts'
 import { readDataFile, readIdx } from './idx.ts'
 import type { IdxTensor } from './idx.ts'
@@ -37,6 +40,11 @@ export interface Dataset {
   features: number
   /** With `spec.normalize`: the scalar mean and std every input value was standardized with. */
   normalization?: NormalizationStats
+  /**
+   * With `spec.transform`: `trainX` / `testX` hold the features, computed row by row on first use; call
+   * `ensureRows` (features.ts) before reading rows.
+   */
+  lazy?: LazyFeatures
 }
 
 /** One scalar mean and standard deviation of a dataset's inputs. */
@@ -101,13 +109,25 @@ export function adoptDataset (key: string, ds: Dataset): void {
 }
 
 /**
- * A spec with its paths made absolute and `normalize` checked (left out when it is `none`): the cache key
- * and what workers receive.
+ * A spec with its paths made absolute and `normalize` and `transform` checked (left out when `none`): the
+ * cache key and what workers receive.
  */
 export function resolveSpec (spec: DatasetSpec, baseDir?: string): DatasetSpec {
   const resolved = resolvePaths(spec, baseDir)
   const normalize = checkNormalize((spec as { normalize?: unknown }).normalize)
-  return normalize === undefined ? resolved : { ...resolved, normalize }
+  const transform = checkTransform((spec as { transform?: unknown }).transform)
+  return {
+    ...resolved,
+    ...(normalize === undefined ? {} : { normalize }),
+    ...(transform === undefined ? {} : { transform })
+  }
+}
+
+/** `dataset.transform` as the loader takes it: `undefined` for none, else `scattering`. */
+function checkTransform (value: unknown): 'scattering' | undefined {
+  if (value === undefined || value === 'none') return undefined
+  if (value === 'scattering') return value
+  throw new DatasetError(`dataset.transform must be none or scattering, got ${JSON.stringify(value)}`)
 }
 
 /** `dataset.normalize` as the loader takes it: `undefined` for none, else `standard` or `{ mean, std }`. */
@@ -153,14 +173,17 @@ function resolvePaths (spec: DatasetSpec, baseDir?: string): DatasetSpec {
   }
 }
 
-/** Loads a resolved spec, then standardizes its inputs if the spec asks for it. */
+/** Loads a resolved spec, then standardizes its inputs and sets up its transform if the spec asks for them. */
 async function loadUncached (spec: DatasetSpec): Promise<Dataset> {
-  const ds = await loadRaw(spec)
+  let ds = await loadRaw(spec)
   const stats = normalizationStats(spec, ds.trainX)
-  if (stats === undefined) return ds
-  standardize(ds.trainX, stats)
-  standardize(ds.testX, stats)
-  return { ...ds, normalization: stats }
+  if (stats !== undefined) {
+    standardize(ds.trainX, stats)
+    standardize(ds.testX, stats)
+    ds = { ...ds, normalization: stats }
+  }
+  const transform = checkTransform(spec.transform)
+  return transform === undefined ? ds : transformDataset(ds, transform)
 }
 
 /**

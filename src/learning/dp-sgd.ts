@@ -41,6 +41,7 @@ import * as tf from '@tensorflow/tfjs'
 import type { ModelSpec, TrainingSpec } from '../config/types.ts'
 import { LOSS_EPSILON, RNG_DOMAINS } from './constants.ts'
 import { loadDataset } from './datasets.ts'
+import { ensureRows, firstRows } from './features.ts'
 import { TrainerError } from './errors.ts'
 import { checkTrainJob } from './jobs.ts'
 import type { TrainJob, TrainResult } from './jobs.ts'
@@ -384,6 +385,9 @@ export async function dpTrainLocal (job: DpTrainJob, options: LocalOptions = {})
   checkTrainJob(job)
   checkDpSgd(job.dp, job.training)
   const ds = await loadDataset(job.dataset, { baseDir: job.baseDir, signal: options.signal })
+  const n = ds.trainY.length
+  // (out-of-range indices are reported by dpSgdTrain; only the valid ones are transformed here)
+  ensureRows(ds, 'train', job.indices?.filter(i => i < n) ?? firstRows(n), { signal: options.signal, shouldStop: options.shouldStop })
   return await dpSgdTrain({
     model: job.model,
     inputShape: ds.inputShape,

@@ -9,6 +9,7 @@ import { EVAL_BATCH_SIZE, LOSS_EPSILON, RNG_DOMAINS } from './constants.ts'
 import type { Gradients } from './constants.ts'
 import { loadDataset } from './datasets.ts'
 import type { Dataset } from './datasets.ts'
+import { ensureRows, firstRows } from './features.ts'
 import { TrainerError } from './errors.ts'
 import { checkEvalJob, checkTrainJob } from './jobs.ts'
 import type { EvalJob, EvalResult, TrainJob, TrainResult } from './jobs.ts'
@@ -75,6 +76,7 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
   for (let i = 0; i < indices.length; i++) {
     if (indices[i] >= n) throw new TrainerError(`train job.indices[${i}] = ${indices[i]} is out of range: the training set has ${n} examples`)
   }
+  ensureRows(ds, 'train', indices, { signal: options.signal, shouldStop: options.shouldStop })
   setParams(built, job.params)
   const backend = tf.getBackend()
   if (indices.length === 0) return { delta: new Float32Array(job.params.length), examples: 0, loss: 0, seconds: 0, backend }
@@ -161,6 +163,7 @@ export async function evaluateLocal (job: EvalJob, options: LocalOptions = {}): 
   const built = modelFor(job.model, ds)
   setParams(built, job.params)
   const n = Math.min(job.limit ?? Infinity, ds.testY.length)
+  ensureRows(ds, 'test', firstRows(n), { signal: options.signal, shouldStop: options.shouldStop })
   const { features, classes, inputShape } = ds
   let correct = 0
   let lossSum = 0
