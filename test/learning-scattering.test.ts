@@ -147,7 +147,7 @@ test('features: a CSV dataset with a transform is refused', async () => {
     loadDataset({ kind: 'csv', train: join(dir, 'train.csv'), test: join(dir, 'test.csv'), labelColumn: 0, classes: 2, header: true, transform: 'scattering' }),
     (err: Error) => err instanceof DatasetError && /scattering needs images/.test(err.message)
   )
-  await assert.rejects(loadDataset({ kind: 'mnist', transform: 'fourier' as 'scattering' }), /dataset.transform must be none or scattering, got "fourier"/)
+  await assert.rejects(loadDataset({ kind: 'mnist', transform: 'fourier' as 'scattering' }), /dataset.transform must be one of none, scattering, got "fourier"/)
 })
 
 test('features: an MLP learns MNIST from the scattering features (train and evaluate on them)', async () => {

@@ -12,7 +12,7 @@
 
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
-import { DATASET_STATS } from '../config/constants.ts'
+import { DATASET_STATS, TRANSFORMS } from '../config/constants.ts'
 import type { DatasetSpec, Normalize } from '../config/types.ts'
 import {
   FASHION_CLASSES, FASHION_PACKAGE, FASHION_TEST_FRACTION_DENOMINATOR, IDX_FILES, IMAGE_SIDE,
@@ -127,7 +127,7 @@ export function resolveSpec (spec: DatasetSpec, baseDir?: string): DatasetSpec {
 function checkTransform (value: unknown): 'scattering' | undefined {
   if (value === undefined || value === 'none') return undefined
   if (value === 'scattering') return value
-  throw new DatasetError(`dataset.transform must be none or scattering, got ${JSON.stringify(value)}`)
+  throw new DatasetError(`dataset.transform must be one of ${TRANSFORMS.join(', ')}, got ${JSON.stringify(value)}`)
 }
 
 /** `dataset.normalize` as the loader takes it: `undefined` for none, else `standard` or `{ mean, std }`. */

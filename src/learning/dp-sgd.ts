@@ -289,7 +289,7 @@ export async function dpSgdTrain (input: DpSgdInput, options: LocalOptions = {})
   if (!(params instanceof Float32Array) || params.length !== size) throw new TrainerError(`params must be a Float32Array of ${size} values for this model`)
   const n = y.length
   if (x.length !== n * features) throw new TrainerError(`x has ${x.length} values, expected ${n} examples × ${features} features`)
-  const indices = input.indices ?? Uint32Array.from({ length: n }, (_, i) => i)
+  const indices = input.indices ?? firstRows(n)
   for (let i = 0; i < indices.length; i++) {
     if (indices[i] >= n) throw new TrainerError(`indices[${i}] = ${indices[i]} is out of range: the training set has ${n} examples`)
   }

@@ -9,7 +9,6 @@
 
 import type { Transform } from '../config/types.ts'
 import type { Dataset } from './datasets.ts'
-import { DatasetError } from './errors.ts'
 import { createScattering } from './scattering.ts'
 import type { Scattering } from './scattering.ts'
 
@@ -103,7 +102,7 @@ function transformerFor (transform: Exclude<Transform, 'none'>, inputShape: read
   const key = `${transform}:${inputShape.join('x')}`
   let t = transformers.get(key)
   if (t === undefined) {
-    if (transform !== 'scattering') throw new DatasetError(`dataset.transform must be none or scattering, got ${JSON.stringify(transform)}`)
+    // (the loader's checkTransform admits `scattering` only, the one transform there is)
     t = createScattering(inputShape)
     transformers.set(key, t)
   }

@@ -72,7 +72,7 @@ export async function trainLocal (job: TrainJob, options: LocalOptions = {}): Pr
   const ds = await loadDataset(job.dataset, { baseDir: job.baseDir, signal: options.signal })
   const built = modelFor(job.model, ds)
   const n = ds.trainY.length
-  const indices = job.indices ?? Uint32Array.from({ length: n }, (_, i) => i)
+  const indices = job.indices ?? firstRows(n)
   for (let i = 0; i < indices.length; i++) {
     if (indices[i] >= n) throw new TrainerError(`train job.indices[${i}] = ${indices[i]} is out of range: the training set has ${n} examples`)
   }

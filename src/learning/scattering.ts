@@ -56,14 +56,8 @@ export function createScattering (inputShape: readonly number[]): Scattering {
   const ow = mw >> J
   const channels = SCATTERING_CHANNELS * c
   const { psi, phi } = filterBank(mh, mw)
-  const plans = new Map<string, Fft2>()
-  const fft2 = (m: number, n: number): Fft2 => {
-    const key = `${m}x${n}`
-    let p = plans.get(key)
-    if (p === undefined) { p = createFft2(m, n); plans.set(key, p) }
-    return p
-  }
-  const top = fft2(mh, mw)
+  // the 2-D FFT of the grid 2^r coarser, r = 0 … J (built once, not looked up per map)
+  const fft2 = Array.from({ length: J + 1 }, (_, r) => createFft2(mh >> r, mw >> r))
   const u0 = new Float64Array(2 * mh * mw)
   const u1 = new Float64Array(2 * mh * mw)
   const u2 = new Float64Array(2 * mh * mw)
@@ -73,7 +67,7 @@ export function createScattering (inputShape: readonly number[]): Scattering {
   /** `maps[k]` = the low-pass of the spectrum `u` (m×n, on the grid 2^res coarser) on the output grid. */
   const lowPass = (u: Float64Array, m: number, n: number, res: number, k: number): void => {
     periodizeProduct(u, m, n, phi[res], m / oh, low)
-    fft2(oh, ow).inverse(low)
+    fft2[J].inverse(low)
     const base = k * oh * ow
     for (let i = 0; i < oh * ow; i++) maps[base + i] = low[2 * i]
   }
@@ -81,7 +75,7 @@ export function createScattering (inputShape: readonly number[]): Scattering {
   const apply = (x: Float32Array, xOffset: number, out: Float32Array, outOffset: number): void => {
     for (let ch = 0; ch < c; ch++) {
       padReflect(x, xOffset, h, w, c, ch, mh, mw, u0)
-      top.forward(u0)
+      fft2[0].forward(u0)
       lowPass(u0, mh, mw, 0, 0)
       let k = 1
       for (const a of psi) {
@@ -89,7 +83,7 @@ export function createScattering (inputShape: readonly number[]): Scattering {
         const m1 = mh >> a.j
         const n1 = mw >> a.j
         periodizeProduct(u0, mh, mw, a.levels[0], 1 << a.j, u1)
-        const p1 = fft2(m1, n1)
+        const p1 = fft2[a.j]
         p1.inverse(u1)
         modulus(u1, m1 * n1)
         p1.forward(u1)
@@ -100,7 +94,7 @@ export function createScattering (inputShape: readonly number[]): Scattering {
           const m2 = mh >> b.j
           const n2 = mw >> b.j
           periodizeProduct(u1, m1, n1, b.levels[a.j], 1 << (b.j - a.j), u2)
-          const p2 = fft2(m2, n2)
+          const p2 = fft2[b.j]
           p2.inverse(u2)
           modulus(u2, m2 * n2)
           p2.forward(u2)
